@@ -1,0 +1,77 @@
+//! `caliper inspect`: what a component says about itself.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use caliper_host::plugin::Plugin;
+use clap::Args;
+use serde_json::json;
+
+use super::{Exit, Global, compile_cache, default_runtime};
+
+/// Show a metric component's self-description, contract version and digest.
+///
+/// Loads the component in the sandbox (compiling it, or taking it from the
+/// compile cache), checks that it implements the Caliper metric contract, and
+/// prints what its `describe` export returns.
+///
+/// Example:  caliper inspect target/wasm32-wasip2/plugin/language_match.wasm
+#[derive(Args)]
+pub struct InspectCommand {
+    /// The component (.wasm).
+    #[arg(value_name = "FILE.wasm")]
+    file: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl InspectCommand {
+    pub fn execute(self, global: &Global) -> Result<Exit> {
+        let runtime = default_runtime()?;
+        let cache = compile_cache(global, None);
+        let plugin = Plugin::load(&runtime, &cache, &self.file)?;
+        let d = &plugin.descriptor;
+        if self.json {
+            let value = json!({
+                "path": plugin.path,
+                "digest": plugin.digest,
+                "size": plugin.size,
+                "contract": plugin.contract,
+                "descriptor": d,
+                "load_ms": plugin.load_time.as_secs_f64() * 1e3,
+                "cache": format!("{:?}", plugin.cache).to_lowercase(),
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
+            return Ok(Exit::Success);
+        }
+        println!("{} {}", d.name, d.version);
+        println!("  {}", d.description);
+        println!("  owner:     {}", or_dash(&d.owner));
+        println!("  goal:      {}", or_dash(&d.goal));
+        println!("  tags:      {}", or_dash(&d.tags.join(", ")));
+        let better = if d.higher_is_better {
+            "higher is better"
+        } else {
+            "lower is better"
+        };
+        println!("  value:     {} ({better})", or_dash(&d.unit));
+        println!("  contract:  caliper:metric@{}", plugin.contract);
+        println!("  digest:    {}", plugin.digest);
+        println!("  size:      {} bytes", plugin.size);
+        println!(
+            "  loaded in: {:.1} ms (cache {:?})",
+            plugin.load_time.as_secs_f64() * 1e3,
+            plugin.cache
+        );
+        println!("  config schema:");
+        for line in serde_json::to_string_pretty(&d.config_schema)?.lines() {
+            println!("    {line}");
+        }
+        Ok(Exit::Success)
+    }
+}
+
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() { "-" } else { s }
+}

@@ -1,0 +1,177 @@
+//! Subcommands (one module each) and what they share: global flags, logging,
+//! exit codes, loading a config.
+
+mod inspect;
+mod list;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use caliper_host::cache::CompileCache;
+use caliper_host::config::Config;
+use caliper_host::engine::{Runtime, RuntimeOptions};
+use caliper_host::load;
+use caliper_host::metric::MetricSpec;
+use clap::{Args, Parser, Subcommand};
+
+/// Caliper runs micro metrics (small, sandboxed WebAssembly components) over
+/// recorded LLM interactions: in CI, over datasets, and on live traffic.
+///
+/// Typical loop: describe the metrics in caliper.toml, then
+///
+///   caliper list                        # what the config resolves to
+///   caliper run data.jsonl -o out.jsonl # score a dataset, gate CI on it
+///   caliper inspect metric.wasm         # what a component says it is
+///
+/// Exit codes: 0 success, 1 a gate failed, 2 usage/config/input error,
+/// 130 interrupted.
+#[derive(Parser)]
+#[command(name = "caliper", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts.
+#[derive(Args, Clone)]
+pub struct Global {
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Compile cache directory [default: $CALIPER_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/caliper, else ~/.cache/caliper].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile every component from scratch; write no cache entries.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    Run(run::RunCommand),
+    Inspect(inspect::InspectCommand),
+    List(list::ListCommand),
+}
+
+impl Command {
+    pub fn execute(self, global: &Global) -> Result<Exit> {
+        match self {
+            Command::Run(c) => c.execute(global),
+            Command::Inspect(c) => c.execute(global),
+            Command::List(c) => c.execute(global),
+        }
+    }
+}
+
+/// Process exit codes, decided in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything ran and every gate held.
+    Success,
+    /// A gate failed.
+    GateFailed,
+    /// Usage, config or input error.
+    Error,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(match e {
+            Exit::Success => 0,
+            Exit::GateFailed => 1,
+            Exit::Error => 2,
+            Exit::Interrupted => 130,
+        })
+    }
+}
+
+pub fn init_logging(global: &Global) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// The compile cache the flags and config ask for.
+pub fn compile_cache(global: &Global, config: Option<&Config>) -> CompileCache {
+    if global.no_cache {
+        return CompileCache::disabled();
+    }
+    if let Some(dir) = &global.cache_dir {
+        return CompileCache::new(dir);
+    }
+    match config {
+        Some(config) => load::compile_cache(config),
+        None => CompileCache::default_dir().map_or_else(CompileCache::disabled, CompileCache::new),
+    }
+}
+
+/// A config file, its runtime and its loaded metrics.
+pub struct Loaded {
+    pub config: Config,
+    pub specs: Vec<Arc<MetricSpec>>,
+}
+
+/// Reads `path`, builds the runtime and loads every metric; all load
+/// failures are reported together.
+pub fn load_config(global: &Global, path: &Path, only: &[String]) -> Result<Loaded> {
+    let mut config = Config::load(path)?;
+    if !only.is_empty() {
+        let names: Vec<String> = config.metrics.iter().map(|m| m.instance_name()).collect();
+        for want in only {
+            if !names.contains(want) {
+                anyhow::bail!(
+                    "no metric named `{want}` in {}; it has: {}",
+                    path.display(),
+                    names.join(", ")
+                );
+            }
+        }
+        config.metrics.retain(|m| only.contains(&m.instance_name()));
+    }
+    if config.metrics.is_empty() {
+        anyhow::bail!(
+            "{} defines no metrics; add a [[metric]] table with a `path`",
+            path.display()
+        );
+    }
+    let runtime =
+        Runtime::new(load::runtime_options(&config)).context("starting the Wasm runtime")?;
+    let cache = compile_cache(global, Some(&config));
+    let specs = load::load_metrics(&runtime, &cache, &config).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+        anyhow::anyhow!(
+            "{} of {} metrics failed to load:\n{}",
+            errors.len(),
+            config.metrics.len(),
+            lines.join("\n")
+        )
+    })?;
+    Ok(Loaded { config, specs })
+}
+
+/// A runtime for commands that load single components.
+pub fn default_runtime() -> Result<Arc<Runtime>> {
+    Runtime::new(RuntimeOptions::default()).context("starting the Wasm runtime")
+}

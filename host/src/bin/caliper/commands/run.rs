@@ -1,0 +1,326 @@
+//! `caliper run`: score a dataset with the metrics of a config.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use caliper_host::dataset;
+use caliper_host::gate::{self, GateResult};
+use caliper_host::report::{MetricReport, RunReport};
+use caliper_host::runner::{self, RunOptions, Stop};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use super::{Exit, Global, load_config};
+
+/// Score a dataset (JSONL or CSV) with every metric in the config.
+///
+/// Each record becomes a sample (see [input] in caliper.toml for other
+/// shapes); every metric scores every sample its `when` filter admits, in
+/// parallel, sandboxed. Per-sample results go to --output as JSONL, figures
+/// to --summary as JSON, and a table to the terminal. A metric that crashes,
+/// hangs or exceeds its memory is reported as such and never stops the run.
+///
+/// Exit code 1 when a gate in caliper.toml fails (or bad records exceed
+/// [input] max_invalid_records), 2 when the config, a metric or the dataset
+/// cannot be used at all.
+///
+/// Examples:
+///
+///   caliper run chats.jsonl
+///   caliper run chats.jsonl -o results.jsonl --summary summary.json
+///   caliper run chats.csv --group-by model --metric language-match
+#[derive(Args)]
+pub struct RunCommand {
+    /// Dataset: JSONL (one sample per line) or CSV; `-` reads stdin.
+    #[arg(value_name = "DATASET")]
+    dataset: PathBuf,
+    /// Config file.
+    #[arg(short, long, default_value = "caliper.toml", value_name = "FILE")]
+    config: PathBuf,
+    /// Write per-sample results as JSONL (`-` for stdout). Written
+    /// atomically: the file appears complete or not at all.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Write the summary (figures, gates) as JSON.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Split every figure by this metadata key (e.g. model, lang).
+    #[arg(long, value_name = "KEY")]
+    group_by: Option<String>,
+    /// Run only these metric instances (repeatable).
+    #[arg(short, long = "metric", value_name = "NAME")]
+    metrics: Vec<String>,
+    /// Worker threads [default: number of cores].
+    #[arg(short, long)]
+    jobs: Option<usize>,
+    /// Stop at the first bad record (exit code 2) instead of counting it.
+    #[arg(long)]
+    strict: bool,
+    /// How to print the summary on stdout.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
+    format: SummaryFormat,
+    /// Never draw a progress bar (it is drawn only on a terminal anyway).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SummaryFormat {
+    /// A human table.
+    Table,
+    /// The summary JSON.
+    Json,
+    /// Nothing.
+    None,
+}
+
+/// A file written to a temporary sibling and renamed into place on success.
+struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    fn create(path: &Path) -> Result<Self> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".caliper-")
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_owned(),
+        })
+    }
+
+    fn commit(self) -> Result<()> {
+        self.tmp.as_file().sync_data()?;
+        self.tmp
+            .persist(&self.path)
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
+enum ResultsSink {
+    None,
+    Stdout(BufWriter<std::io::Stdout>),
+    File(BufWriter<std::fs::File>, AtomicFile),
+}
+
+impl RunCommand {
+    pub fn execute(self, global: &Global) -> Result<Exit> {
+        let loaded = load_config(global, &self.config, &self.metrics)?;
+        let config = loaded.config;
+        let specs = loaded.specs;
+
+        let is_stdin = self.dataset == Path::new("-");
+        let size = if is_stdin {
+            None
+        } else {
+            Some(
+                std::fs::metadata(&self.dataset)
+                    .with_context(|| format!("cannot read dataset {}", self.dataset.display()))?
+                    .len(),
+            )
+        };
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let records = dataset::open(&self.dataset, &config.input, Some(bytes_read.clone()))
+            .with_context(|| format!("cannot open dataset {}", self.dataset.display()))?;
+
+        let mut sink = match &self.output {
+            None => ResultsSink::None,
+            Some(p) if p == Path::new("-") => {
+                ResultsSink::Stdout(BufWriter::new(std::io::stdout()))
+            }
+            Some(p) => {
+                let file = AtomicFile::create(p)?;
+                let handle = file.tmp.reopen()?;
+                ResultsSink::File(BufWriter::with_capacity(1 << 20, handle), file)
+            }
+        };
+        let summary_file = self
+            .summary
+            .as_deref()
+            .map(AtomicFile::create)
+            .transpose()?;
+
+        let cancel = Arc::new(AtomicBool::new(false));
+        {
+            let cancel = cancel.clone();
+            let _ = ctrlc::set_handler(move || {
+                if cancel.swap(true, Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+                eprintln!("\ninterrupted: finishing samples in flight (Ctrl-C again to abort)");
+            });
+        }
+        let opts = RunOptions {
+            jobs: self.jobs.unwrap_or(RunOptions::default().jobs),
+            strict: self.strict,
+            group_by: self.group_by.clone(),
+            cancel,
+        };
+
+        let bar = progress_bar(size, self.no_progress || global.quiet);
+        let started = Instant::now();
+        let mut write = |e: &caliper_host::outcome::Evaluation| -> std::io::Result<()> {
+            let w: &mut dyn Write = match &mut sink {
+                ResultsSink::None => return Ok(()),
+                ResultsSink::Stdout(w) => w,
+                ResultsSink::File(w, _) => w,
+            };
+            serde_json::to_writer(&mut *w, e)?;
+            w.write_all(b"\n")
+        };
+        let progress = |records: u64| {
+            bar.set_position(bytes_read.load(Ordering::Relaxed));
+            bar.set_message(format!("{records} records"));
+        };
+        let totals = runner::run(&specs, records, &opts, &mut write, &progress)?;
+        bar.finish_and_clear();
+        let elapsed = started.elapsed().as_secs_f64();
+
+        // Gates.
+        let mut gates: Vec<GateResult> = Vec::new();
+        let max_invalid = config.input.max_invalid_records;
+        gates.push(GateResult {
+            metric: "dataset".into(),
+            check: "max_invalid_records".into(),
+            passed: totals.invalid_records <= max_invalid,
+            message: format!(
+                "{} invalid records {} max {max_invalid}",
+                totals.invalid_records,
+                if totals.invalid_records <= max_invalid {
+                    "<="
+                } else {
+                    ">"
+                }
+            ),
+        });
+        for (spec, stats) in specs.iter().zip(&totals.overall) {
+            let metric_config = config
+                .metrics
+                .iter()
+                .find(|m| m.instance_name() == spec.name);
+            if let Some(g) = metric_config.and_then(|m| m.gate.as_ref()) {
+                gates.extend(gate::check(&spec.name, g, &stats.figures()));
+            }
+        }
+        let passed = gates.iter().all(|g| g.passed);
+
+        let report = RunReport {
+            dataset: self.dataset.display().to_string(),
+            dataset_digest: (!is_stdin)
+                .then(|| file_digest(&self.dataset))
+                .transpose()?,
+            records: totals.records,
+            samples: totals.samples,
+            invalid_records: totals.invalid_records,
+            invalid_examples: totals
+                .invalid_examples
+                .iter()
+                .map(|e| e.to_string())
+                .collect(),
+            metrics: specs
+                .iter()
+                .zip(&totals.overall)
+                .map(|(s, st)| MetricReport::new(s, st))
+                .collect(),
+            group_by: self.group_by.clone(),
+            segments: totals
+                .segments
+                .iter()
+                .map(|(seg, stats)| {
+                    let rows = specs
+                        .iter()
+                        .zip(stats)
+                        .map(|(s, st)| MetricReport::new(s, st))
+                        .collect();
+                    (seg.clone(), rows)
+                })
+                .collect(),
+            gates,
+            passed,
+            stopped_early: totals.stopped.as_ref().map(|s| match s {
+                Stop::Cancelled => "interrupted".to_owned(),
+                Stop::Strict(e) => format!("--strict: {e}"),
+            }),
+            elapsed_s: elapsed,
+        };
+
+        match totals.stopped {
+            Some(Stop::Cancelled) => {
+                eprintln!("interrupted: no output files written");
+                return Ok(Exit::Interrupted);
+            }
+            Some(Stop::Strict(e)) => {
+                anyhow::bail!("bad record (--strict): {e}; no output files written");
+            }
+            None => {}
+        }
+
+        match sink {
+            ResultsSink::None => {}
+            ResultsSink::Stdout(mut w) => w.flush()?,
+            ResultsSink::File(mut w, file) => {
+                w.flush()?;
+                drop(w);
+                file.commit()?;
+            }
+        }
+        if let Some(file) = summary_file {
+            let mut f = file.tmp.reopen()?;
+            serde_json::to_writer_pretty(&mut f, &report)?;
+            f.write_all(b"\n")?;
+            drop(f);
+            file.commit()?;
+        }
+        let to_stdout = self.output.as_deref() != Some(Path::new("-"));
+        match self.format {
+            SummaryFormat::Table if to_stdout => print!("{}", report.render()),
+            SummaryFormat::Table => eprint!("{}", report.render()),
+            SummaryFormat::Json if to_stdout => {
+                println!("{}", serde_json::to_string_pretty(&report)?)
+            }
+            SummaryFormat::Json => eprintln!("{}", serde_json::to_string_pretty(&report)?),
+            SummaryFormat::None => {}
+        }
+        Ok(if passed {
+            Exit::Success
+        } else {
+            Exit::GateFailed
+        })
+    }
+}
+
+fn progress_bar(size: Option<u64>, hidden: bool) -> ProgressBar {
+    let bar = match size {
+        Some(len) => ProgressBar::new(len).with_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} (eta {eta})",
+            )
+            .expect("valid template"),
+        ),
+        None => ProgressBar::new_spinner(),
+    };
+    if hidden {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+fn file_digest(path: &Path) -> Result<String> {
+    let mut hasher = Sha256::new();
+    let mut f = std::fs::File::open(path)?;
+    std::io::copy(&mut f, &mut hasher)?;
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}

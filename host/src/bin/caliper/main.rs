@@ -1,0 +1,23 @@
+//! `caliper`: the command-line front end. Parses arguments, sets up logging,
+//! and dispatches to one module per subcommand; all the work is in the
+//! `caliper_host` library.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use commands::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    commands::init_logging(&cli.global);
+    match cli.command.execute(&cli.global) {
+        Ok(code) => code.into(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            commands::Exit::Error.into()
+        }
+    }
+}

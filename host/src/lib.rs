@@ -1,0 +1,38 @@
+//! # caliper-host: the Caliper engine
+//!
+//! Loads micro metrics (WebAssembly components implementing
+//! `caliper:metric@0.1.0`, see `wit/metric.wit`), runs them sandboxed, and
+//! scores datasets of recorded LLM interactions with them.
+//!
+//! Brief overview, in the order data flows:
+//! - [`engine::Runtime`]: the one wasmtime `Engine` + `Linker` + epoch ticker.
+//! - [`cache::CompileCache`]: compiled components on disk, keyed by digest.
+//! - [`plugin::Plugin`]: a loaded, contract-checked component and its
+//!   [`plugin::Descriptor`].
+//! - [`config::Config`]: `caliper.toml`; [`load::load_metrics`] turns it into
+//!   [`metric::MetricSpec`]s.
+//! - [`dataset`]: streaming JSONL/CSV readers yielding [`sample::Sample`]s.
+//! - [`instance::MetricInstance`]: a worker's live, sandboxed
+//!   ([`sandbox`]) instance; always returns an [`outcome::Evaluation`].
+//! - [`runner::run`]: records × metrics on all cores, in input order.
+//! - [`summary`], [`gate`], [`report`]: figures, CI gates, summary output.
+#![deny(missing_docs)]
+
+mod bindings;
+pub mod cache;
+pub mod config;
+pub mod dataset;
+pub mod engine;
+pub mod gate;
+pub mod instance;
+pub mod load;
+pub mod metric;
+pub mod outcome;
+pub mod plugin;
+pub mod report;
+pub mod runner;
+pub mod sample;
+pub mod sandbox;
+pub mod summary;
+
+pub use bindings::{CONTRACT_VERSION, LogLevel, METRIC_EXPORT};

@@ -1,0 +1,119 @@
+//! From a [`Config`] to running metrics: load every component once (however
+//! many instances use it), then start one instance of each metric to check
+//! its config, so a bad config fails at load time, not on the first sample.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cache::CompileCache;
+use crate::config::Config;
+use crate::engine::{Runtime, RuntimeOptions};
+use crate::instance::MetricInstance;
+use crate::metric::MetricSpec;
+use crate::plugin::Plugin;
+
+/// A metric that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricLoadError {
+    /// The component failed to load.
+    #[error("metric `{metric}`: {message}")]
+    Plugin {
+        /// Instance name.
+        metric: String,
+        /// Why (a [`LoadError`](crate::plugin::LoadError) message).
+        message: String,
+    },
+    /// The metric rejected its config or failed to start with it.
+    #[error("metric `{metric}` ({path}): {message}")]
+    Start {
+        /// Instance name.
+        metric: String,
+        /// The component.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The engine options a config needs.
+pub fn runtime_options(config: &Config) -> RuntimeOptions {
+    RuntimeOptions {
+        fuel: config
+            .metrics
+            .iter()
+            .any(|m| config.limits_for(m).fuel.is_some()),
+    }
+}
+
+/// The compile cache a config asks for.
+pub fn compile_cache(config: &Config) -> CompileCache {
+    if config.cache.disabled {
+        return CompileCache::disabled();
+    }
+    match config.cache.dir.clone().or_else(CompileCache::default_dir) {
+        Some(dir) => CompileCache::new(dir),
+        None => CompileCache::disabled(),
+    }
+}
+
+/// Loads and validates every metric of `config`. Returns every failure, not
+/// just the first, so one run of `caliper list` shows all problems.
+pub fn load_metrics(
+    runtime: &Arc<Runtime>,
+    cache: &CompileCache,
+    config: &Config,
+) -> Result<Vec<Arc<MetricSpec>>, Vec<MetricLoadError>> {
+    let mut plugins: HashMap<PathBuf, Result<Arc<Plugin>, String>> = HashMap::new();
+    let mut specs = Vec::new();
+    let mut errors = Vec::new();
+    for m in &config.metrics {
+        let metric = m.instance_name();
+        let plugin = match plugins
+            .entry(m.path.clone())
+            .or_insert_with(|| {
+                Plugin::load(runtime, cache, &m.path)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+        {
+            Ok(p) => p,
+            Err(message) => {
+                errors.push(MetricLoadError::Plugin { metric, message });
+                continue;
+            }
+        };
+        tracing::info!(
+            metric = %metric,
+            name = %plugin.descriptor.name,
+            version = %plugin.descriptor.version,
+            digest = %plugin.digest,
+            cache = ?plugin.cache,
+            load_ms = plugin.load_time.as_secs_f64() * 1e3,
+            "loaded metric"
+        );
+        let spec = Arc::new(MetricSpec {
+            name: metric.clone(),
+            plugin,
+            config: m.config_json(),
+            limits: config.limits_for(m),
+            grants: m.grants.clone(),
+            when: m.when.clone(),
+        });
+        if let Err(failure) = MetricInstance::new(spec.clone()).start() {
+            errors.push(MetricLoadError::Start {
+                metric,
+                path: m.path.clone(),
+                message: failure.message,
+            });
+            continue;
+        }
+        specs.push(spec);
+    }
+    if errors.is_empty() {
+        Ok(specs)
+    } else {
+        Err(errors)
+    }
+}

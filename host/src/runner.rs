@@ -1,0 +1,296 @@
+//! Runs metrics over a dataset on all cores.
+//!
+//! Strategy: one reader thread streams records in chunks into a bounded
+//! channel; `jobs` worker threads each own one [`MetricInstance`] per metric
+//! (reused across samples) and send back every chunk's evaluations; the
+//! calling thread puts chunks back in input order, hands each evaluation to
+//! the sink and folds it into the aggregates. Bounded channels keep memory
+//! constant whatever the dataset size; reordering keeps output
+//! deterministic whatever the thread timing.
+//!
+//! Architecture invariants: a plugin failure never stops the run (it is an
+//! outcome); a bad record is counted and reported, never silently dropped;
+//! cancelling (Ctrl-C, `--strict`) stops reading and drains what is in
+//! flight.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Result;
+use crossbeam_channel::bounded;
+
+use crate::dataset::{Record, RecordError, Records};
+use crate::instance::MetricInstance;
+use crate::metric::MetricSpec;
+use crate::outcome::Evaluation;
+use crate::summary::Stats;
+
+/// Records per chunk sent to a worker.
+const CHUNK: usize = 16;
+
+/// How to run.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Worker threads.
+    pub jobs: usize,
+    /// Stop at the first bad record.
+    pub strict: bool,
+    /// Metadata key to split figures by.
+    pub group_by: Option<String>,
+    /// Set to stop early (Ctrl-C).
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            strict: false,
+            group_by: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// The segment name for samples that lack the `--group-by` key.
+pub const NO_SEGMENT: &str = "(none)";
+
+/// Aggregates of a run.
+pub struct RunTotals {
+    /// Records read (good and bad).
+    pub records: u64,
+    /// Samples scored.
+    pub samples: u64,
+    /// Bad records.
+    pub invalid_records: u64,
+    /// The first few bad records, for the report.
+    pub invalid_examples: Vec<RecordError>,
+    /// Per metric, in config order.
+    pub overall: Vec<Stats>,
+    /// Per segment, then per metric (with `group_by`).
+    pub segments: BTreeMap<String, Vec<Stats>>,
+    /// Why the run stopped before the end of the input, if it did.
+    pub stopped: Option<Stop>,
+}
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// Cancelled (Ctrl-C).
+    Cancelled,
+    /// `--strict` and a bad record.
+    Strict(RecordError),
+}
+
+/// Bad records kept verbatim for the report.
+const INVALID_EXAMPLES: usize = 20;
+
+enum Item {
+    Invalid(RecordError),
+    Scored {
+        /// Whether this is the first sample of its record.
+        new_record: bool,
+        group: Option<String>,
+        /// One entry per metric; `None` when its `when` filter excluded the
+        /// sample.
+        evals: Vec<Option<Evaluation>>,
+    },
+}
+
+/// Runs `specs` over `records`, calling `sink` with every evaluation in
+/// input order. `progress` is called after each chunk with the number of
+/// records done.
+pub fn run(
+    specs: &[Arc<MetricSpec>],
+    records: Records,
+    opts: &RunOptions,
+    sink: &mut dyn FnMut(&Evaluation) -> std::io::Result<()>,
+    progress: &dyn Fn(u64),
+) -> Result<RunTotals> {
+    let jobs = opts.jobs.max(1);
+    let (chunk_tx, chunk_rx) = bounded::<(u64, Vec<Record>)>(jobs * 2);
+    let (item_tx, item_rx) = bounded::<(u64, Vec<Item>)>(jobs * 2);
+    let cancel = opts.cancel.clone();
+    let strict_stop = Arc::new(AtomicBool::new(false));
+
+    let mut totals = RunTotals {
+        records: 0,
+        samples: 0,
+        invalid_records: 0,
+        invalid_examples: Vec::new(),
+        overall: vec![Stats::default(); specs.len()],
+        segments: BTreeMap::new(),
+        stopped: None,
+    };
+
+    std::thread::scope(|scope| -> Result<()> {
+        // Reader.
+        {
+            let cancel = cancel.clone();
+            let strict_stop = strict_stop.clone();
+            std::thread::Builder::new()
+                .name("caliper-reader".into())
+                .spawn_scoped(scope, move || {
+                    let mut records = records;
+                    let mut seq = 0;
+                    loop {
+                        if cancel.load(Ordering::Relaxed) || strict_stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let chunk: Vec<Record> = records.by_ref().take(CHUNK).collect();
+                        if chunk.is_empty() || chunk_tx.send((seq, chunk)).is_err() {
+                            break;
+                        }
+                        seq += 1;
+                    }
+                })?;
+        }
+        // Workers.
+        for w in 0..jobs {
+            let chunk_rx = chunk_rx.clone();
+            let item_tx = item_tx.clone();
+            let group_by = opts.group_by.clone();
+            std::thread::Builder::new()
+                .name(format!("caliper-worker-{w}"))
+                .spawn_scoped(scope, move || {
+                    let mut instances: Vec<MetricInstance> =
+                        specs.iter().cloned().map(MetricInstance::new).collect();
+                    for (seq, chunk) in chunk_rx {
+                        let items = score_chunk(&mut instances, chunk, group_by.as_deref());
+                        if item_tx.send((seq, items)).is_err() {
+                            break;
+                        }
+                    }
+                })?;
+        }
+        drop(chunk_rx);
+        drop(item_tx);
+
+        // Reorder and aggregate on this thread.
+        let mut pending: BTreeMap<u64, Vec<Item>> = BTreeMap::new();
+        let mut next = 0;
+        let mut sink_error = None;
+        for (seq, items) in item_rx.iter() {
+            pending.insert(seq, items);
+            while let Some(items) = pending.remove(&next) {
+                next += 1;
+                if totals.stopped.is_some() || sink_error.is_some() {
+                    continue; // drain without recording
+                }
+                for item in items {
+                    if let Err(e) = record_item(&mut totals, item, specs.len(), opts, sink) {
+                        sink_error = Some(e);
+                        cancel.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    if let Some(Stop::Strict(_)) = totals.stopped {
+                        strict_stop.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                }
+                progress(totals.records);
+            }
+        }
+        if totals.stopped.is_none() && cancel.load(Ordering::Relaxed) && sink_error.is_none() {
+            totals.stopped = Some(Stop::Cancelled);
+        }
+        match sink_error {
+            Some(e) => Err(anyhow::Error::new(e).context("writing results")),
+            None => Ok(()),
+        }
+    })?;
+    Ok(totals)
+}
+
+fn score_chunk(
+    instances: &mut [MetricInstance],
+    chunk: Vec<Record>,
+    group_by: Option<&str>,
+) -> Vec<Item> {
+    let mut items = Vec::with_capacity(chunk.len());
+    for record in chunk {
+        match record.samples {
+            Err(e) => items.push(Item::Invalid(e)),
+            Ok(samples) => {
+                for (n, sample) in samples.into_iter().enumerate() {
+                    let prepared = sample.prepare();
+                    let evals = instances
+                        .iter_mut()
+                        .map(|inst| {
+                            inst.spec()
+                                .when
+                                .matches(&sample)
+                                .then(|| inst.evaluate(&prepared))
+                        })
+                        .collect();
+                    let group = group_by.map(|key| {
+                        sample
+                            .metadata_text(key)
+                            .unwrap_or_else(|| NO_SEGMENT.to_owned())
+                    });
+                    items.push(Item::Scored {
+                        new_record: n == 0,
+                        group,
+                        evals,
+                    });
+                }
+            }
+        }
+    }
+    items
+}
+
+fn record_item(
+    totals: &mut RunTotals,
+    item: Item,
+    metrics: usize,
+    opts: &RunOptions,
+    sink: &mut dyn FnMut(&Evaluation) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    match item {
+        Item::Invalid(e) => {
+            totals.records += 1;
+            totals.invalid_records += 1;
+            tracing::warn!("skipping bad record: {e}");
+            if totals.invalid_examples.len() < INVALID_EXAMPLES {
+                totals.invalid_examples.push(e.clone());
+            }
+            if opts.strict {
+                totals.stopped = Some(Stop::Strict(e));
+            }
+        }
+        Item::Scored {
+            new_record,
+            group,
+            evals,
+        } => {
+            totals.samples += 1;
+            totals.records += u64::from(new_record);
+            let mut segment = group.map(|g| {
+                totals
+                    .segments
+                    .entry(g)
+                    .or_insert_with(|| vec![Stats::default(); metrics])
+            });
+            for (i, eval) in evals.iter().enumerate() {
+                match eval {
+                    Some(e) => {
+                        sink(e)?;
+                        totals.overall[i].add(e);
+                        if let Some(seg) = segment.as_deref_mut() {
+                            seg[i].add(e);
+                        }
+                    }
+                    None => {
+                        totals.overall[i].add_filtered();
+                        if let Some(seg) = segment.as_deref_mut() {
+                            seg[i].add_filtered();
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
