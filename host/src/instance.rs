@@ -41,11 +41,18 @@ pub(crate) fn new_store(
     store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_trap();
     store.set_epoch_deadline(Runtime::ticks_for(limits.timeout_ms));
-    if let Some(fuel) = limits.fuel {
-        // Fails only when the engine does not count fuel; the spec checked it.
-        let _ = store.set_fuel(fuel);
-    }
+    refuel(runtime, &mut store, limits);
     store
+}
+
+/// Gives a store its per-evaluation fuel budget. When the engine counts fuel
+/// (because some metric has a budget), metrics without one get unlimited
+/// fuel.
+fn refuel(runtime: &Runtime, store: &mut Store<StoreState>, limits: &Limits) {
+    if runtime.options().fuel {
+        // Cannot fail: the engine counts fuel.
+        let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+    }
 }
 
 /// Turns a wasmtime error from a guest call into an outcome and a cause.
@@ -239,9 +246,7 @@ impl MetricInstance {
         let live = self.live.as_mut().expect("started above");
         live.store
             .set_epoch_deadline(Runtime::ticks_for(limits.timeout_ms));
-        if let Some(fuel) = limits.fuel {
-            let _ = live.store.set_fuel(fuel);
-        }
+        refuel(&self.spec.plugin.runtime, &mut live.store, limits);
         let result = live
             .bindings
             .caliper_metric_metric()

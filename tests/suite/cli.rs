@@ -1,0 +1,110 @@
+//! `inspect`, `list`, `--help`, and the compile cache.
+
+use caliper_tests::{Scratch, metric_toml, wasm};
+use serde_json::Value;
+
+#[test]
+fn inspect_shows_the_self_description_contract_and_digest() {
+    let s = Scratch::new();
+    let path = wasm("response-length");
+    let run = s
+        .run(&["inspect", path.to_str().unwrap(), "--json"])
+        .expect_code(0);
+    let v: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(v["descriptor"]["name"], "response-length");
+    assert_eq!(v["contract"], "0.1.0");
+    assert!(v["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(v["descriptor"]["config_schema"]["type"], "object");
+    let run = s.run(&["inspect", path.to_str().unwrap()]).expect_code(0);
+    assert!(
+        run.stdout().contains("contract:  caliper:metric@0.1.0"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn inspect_rejects_a_component_of_another_contract() {
+    let s = Scratch::new();
+    // A valid component that exports nothing Caliper knows.
+    let empty = s.path().join("empty.wasm");
+    std::fs::write(&empty, b"\0asm\x0d\0\x01\0").unwrap();
+    let run = s.run(&["inspect", empty.to_str().unwrap()]).expect_code(2);
+    assert!(
+        run.stderr().contains("does not implement the Caliper metric contract caliper:metric/metric@0.1.0: it exports no interfaces"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn list_resolves_a_config() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &[
+            metric_toml(
+                "short-answers",
+                "response-length",
+                "config = { max = 50 }\nwhen = { channel = \"chat\" }",
+            ),
+            metric_toml("control", "hostile", "config = { mode = \"behave\" }"),
+        ]
+        .concat(),
+    );
+    let run = s.run(&["list", "--json"]).expect_code(0);
+    let v: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(v[0]["metric"], "short-answers");
+    assert_eq!(v[0]["config"]["max"], 50);
+    assert_eq!(v[0]["when"]["channel"], "chat");
+    assert_eq!(v[1]["name"], "hostile");
+    let run = s.run(&["list"]).expect_code(0);
+    assert!(run.stdout().contains("short-answers"));
+}
+
+#[test]
+fn help_teaches_the_commands_and_exit_codes() {
+    let s = Scratch::new();
+    let run = s.run(&["--help"]).expect_code(0);
+    let out = run.stdout();
+    for needle in ["run", "inspect", "list", "Exit codes", "caliper.toml"] {
+        assert!(out.contains(needle), "--help lacks {needle}:\n{out}");
+    }
+    let run = s.run(&["run", "--help"]).expect_code(0);
+    assert!(run.stdout().contains("--group-by"));
+    assert!(run.stdout().contains("Examples"));
+}
+
+#[test]
+fn a_corrupt_cache_entry_is_a_miss_not_a_crash() {
+    let s = Scratch::new();
+    let cache = s.path().join("cache");
+    let path = wasm("response-length");
+    let inspect = |expect: &str| {
+        let out = s
+            .caliper()
+            .args(["inspect", path.to_str().unwrap(), "--json", "--cache-dir"])
+            .arg(&cache)
+            .output()
+            .unwrap();
+        let run = caliper_tests::Run(out).expect_code(0);
+        let v: Value = serde_json::from_str(&run.stdout()).unwrap();
+        assert_eq!(v["cache"], expect, "{}", run.stderr());
+    };
+    inspect("miss");
+    inspect("hit");
+    let entry = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&entry, &bytes).unwrap();
+    inspect("miss");
+    inspect("hit");
+    std::fs::write(&entry, b"garbage").unwrap();
+    inspect("miss");
+}

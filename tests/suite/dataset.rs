@@ -1,0 +1,347 @@
+//! Datasets and configs: formats, mappings, bad input, exit codes, output
+//! files.
+
+use caliper_tests::{Scratch, metric_toml};
+use serde_json::{Value, json};
+
+fn length_config(extra_top: &str, metric_extra: &str) -> String {
+    format!(
+        "{extra_top}\n{}",
+        metric_toml("length", "response-length", metric_extra)
+    )
+}
+
+#[test]
+fn bad_lines_are_named_counted_and_gate_the_run() {
+    let s = Scratch::new();
+    s.write("caliper.toml", &length_config("", ""));
+    s.write(
+        "data.jsonl",
+        "{\"id\": \"a\", \"output\": \"one\"}\n\n{not json\n{\"id\": \"c\", \"input\": \"no output\"}\n[1, 2]\n{\"id\": \"d\", \"output\": \"two words\"}\n",
+    );
+    let run = s
+        .run(&[
+            "run",
+            "data.jsonl",
+            "-o",
+            "out.jsonl",
+            "--summary",
+            "sum.json",
+        ])
+        .expect_code(1);
+    let out = run.stdout();
+    assert!(out.contains("data.jsonl:3: malformed JSON"), "{out}");
+    assert!(
+        out.contains("data.jsonl:4: missing field `output` (/output)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("data.jsonl:5: expected a JSON object, found a list"),
+        "{out}"
+    );
+    assert!(
+        out.contains("FAIL dataset max_invalid_records: 3 invalid records > max 0"),
+        "{out}"
+    );
+    // The good lines were scored, in order.
+    let ids: Vec<_> = s
+        .results("out.jsonl")
+        .iter()
+        .map(|r| r["sample_id"].clone())
+        .collect();
+    assert_eq!(ids, [json!("a"), json!("d")]);
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path().join("sum.json")).unwrap()).unwrap();
+    assert_eq!(summary["invalid_records"], 3);
+    assert_eq!(summary["records"], 5);
+    assert_eq!(summary["passed"], false);
+
+    // Allowing them makes the run pass; --strict stops at the first one.
+    s.write(
+        "caliper.toml",
+        &length_config("[input]\nmax_invalid_records = 3", ""),
+    );
+    s.run(&["run", "data.jsonl"]).expect_code(0);
+    std::fs::remove_file(s.path().join("out.jsonl")).unwrap();
+    let run = s
+        .run(&["run", "data.jsonl", "--strict", "-o", "out.jsonl"])
+        .expect_code(2);
+    assert!(
+        run.stderr().contains("data.jsonl:3: malformed JSON"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        !s.path().join("out.jsonl").exists(),
+        "strict stop left an output file"
+    );
+}
+
+#[test]
+fn csv_with_column_mapping_and_json_cells() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &length_config(
+            "[input]\nid = \"/ticket\"\noutput = \"/answer\"\ninput = \"/question\"",
+            "config = { max = 3 }",
+        ),
+    );
+    s.write(
+        "data.csv",
+        "ticket,question,answer,model,context\nt1,hi?,\"short, sweet\",m1,\"[\"\"p1\"\",\"\"p2\"\"]\"\nt2,hm?,this one is far too long,m2,\n",
+    );
+    s.run(&[
+        "run",
+        "data.csv",
+        "-o",
+        "out.jsonl",
+        "--group-by",
+        "model",
+        "--summary",
+        "sum.json",
+    ])
+    .expect_code(0);
+    let r = s.results("out.jsonl");
+    assert_eq!(
+        (r[0]["sample_id"].as_str(), r[0]["outcome"].as_str()),
+        (Some("t1"), Some("pass"))
+    );
+    assert_eq!(
+        (r[1]["sample_id"].as_str(), r[1]["outcome"].as_str()),
+        (Some("t2"), Some("fail"))
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path().join("sum.json")).unwrap()).unwrap();
+    assert_eq!(summary["segments"]["m1"][0]["pass"], 1);
+    assert_eq!(summary["segments"]["m2"][0]["fail"], 1);
+}
+
+#[test]
+fn openai_conversations_expand_into_one_sample_per_assistant_turn() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &length_config("[input]\nexpand_turns = true", "config = { max = 2 }"),
+    );
+    s.jsonl(
+        "chats.jsonl",
+        &[json!({"id": "c1", "messages": [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"},
+            {"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2 is much longer"}
+        ]})],
+    );
+    s.run(&["run", "chats.jsonl", "-o", "out.jsonl"])
+        .expect_code(0);
+    let r = s.results("out.jsonl");
+    let got: Vec<(&str, &str)> = r
+        .iter()
+        .map(|r| {
+            (
+                r["sample_id"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("c1#1", "pass"), ("c1#2", "fail")]);
+}
+
+#[test]
+fn output_order_is_input_order_with_many_workers_and_stdin_works() {
+    let s = Scratch::new();
+    s.write("caliper.toml", &length_config("", ""));
+    let lines: Vec<Value> = (0..2000)
+        .map(|i| json!({"id": format!("s{i}"), "output": "word ".repeat(i % 7 + 1), "metadata": {"k": i % 3}}))
+        .collect();
+    let path = s.jsonl("data.jsonl", &lines);
+    s.run(&["run", "data.jsonl", "-j", "4", "-o", "out.jsonl"])
+        .expect_code(0);
+    let ids: Vec<String> = s
+        .results("out.jsonl")
+        .iter()
+        .map(|r| r["sample_id"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = (0..2000).map(|i| format!("s{i}")).collect();
+    assert_eq!(ids, expected);
+
+    let stdin = std::fs::File::open(path).unwrap();
+    let out = s
+        .caliper()
+        .args(["run", "-", "-o", "-", "--format", "none"])
+        .stdin(stdin)
+        .output()
+        .unwrap();
+    let run = caliper_tests::Run(out).expect_code(0);
+    assert_eq!(run.stdout().lines().count(), 2000);
+}
+
+#[test]
+fn gates_decide_the_exit_code_with_one_line_per_gate() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &length_config(
+            "",
+            "config = { max = 2 }\ngate = { min_pass_rate = 0.75, max_mean = 10 }",
+        ),
+    );
+    s.jsonl(
+        "data.jsonl",
+        &[
+            json!({"output": "a"}),
+            json!({"output": "a b"}),
+            json!({"output": "a b c"}),
+        ],
+    );
+    let run = s.run(&["run", "data.jsonl"]).expect_code(1);
+    assert!(
+        run.stdout()
+            .contains("FAIL length min_pass_rate: pass rate 66.7% < min 75.0%"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stdout()
+            .contains("ok   length max_mean: mean 2.0000 <= max 10.0000"),
+        "{}",
+        run.stdout()
+    );
+    // JSON summary on stdout is machine-readable.
+    let run = s
+        .run(&["run", "data.jsonl", "--format", "json"])
+        .expect_code(1);
+    let summary: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(summary["metrics"][0]["pass"], 2);
+}
+
+#[test]
+fn when_filters_restrict_a_metric_to_matching_samples() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &length_config("", "when = { lang = [\"de\", \"fr\"] }"),
+    );
+    s.jsonl(
+        "data.jsonl",
+        &[
+            json!({"id": "1", "output": "Hallo", "metadata": {"lang": "de"}}),
+            json!({"id": "2", "output": "Hello", "metadata": {"lang": "en"}}),
+            json!({"id": "3", "output": "Salut", "lang": "fr"}),
+        ],
+    );
+    let run = s
+        .run(&["run", "data.jsonl", "-o", "out.jsonl", "--format", "json"])
+        .expect_code(0);
+    let ids: Vec<_> = s
+        .results("out.jsonl")
+        .iter()
+        .map(|r| r["sample_id"].clone())
+        .collect();
+    assert_eq!(ids, [json!("1"), json!("3")]);
+    let summary: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(summary["metrics"][0]["filtered"], 1);
+}
+
+#[test]
+fn config_and_input_errors_exit_2_with_a_clear_message() {
+    let s = Scratch::new();
+    // Missing config.
+    let run = s.run(&["run", "data.jsonl"]).expect_code(2);
+    assert!(
+        run.stderr().contains("cannot read config caliper.toml"),
+        "{}",
+        run.stderr()
+    );
+    // A typo in the config names the line.
+    s.write(
+        "caliper.toml",
+        "[[metric]]\npath = \"x.wasm\"\ntimeout_ms = 5\n",
+    );
+    let run = s.run(&["run", "data.jsonl"]).expect_code(2);
+    assert!(
+        run.stderr().contains("unknown field `timeout_ms`"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("line 3"), "{}", run.stderr());
+    // A missing component.
+    s.write("caliper.toml", "[[metric]]\npath = \"missing.wasm\"\n");
+    let run = s.run(&["run", "data.jsonl"]).expect_code(2);
+    assert!(
+        run.stderr().contains("metric `missing`: cannot read"),
+        "{}",
+        run.stderr()
+    );
+    // Not a component.
+    s.write("junk.wasm", "this is not wasm");
+    s.write("caliper.toml", "[[metric]]\npath = \"junk.wasm\"\n");
+    let run = s.run(&["run", "data.jsonl"]).expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("is not a valid WebAssembly component"),
+        "{}",
+        run.stderr()
+    );
+    // A missing dataset.
+    s.write("caliper.toml", &length_config("", ""));
+    let run = s.run(&["run", "nope.jsonl"]).expect_code(2);
+    assert!(
+        run.stderr().contains("cannot read dataset nope.jsonl"),
+        "{}",
+        run.stderr()
+    );
+    // An unknown --metric.
+    s.jsonl("data.jsonl", &[json!({"output": "x"})]);
+    let run = s
+        .run(&["run", "data.jsonl", "--metric", "lenght"])
+        .expect_code(2);
+    assert!(
+        run.stderr().contains("no metric named `lenght`"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_leaves_no_output_file() {
+    let s = Scratch::new();
+    // A slow metric: every sample spins until its 50 ms deadline.
+    s.write(
+        "caliper.toml",
+        &metric_toml(
+            "slow",
+            "hostile",
+            "config = { mode = \"loop\" }\nlimits = { timeout_ms = 50 }",
+        ),
+    );
+    let lines: Vec<Value> = (0..400).map(|i| json!({"id": i, "output": "x"})).collect();
+    s.jsonl("data.jsonl", &lines);
+    let child = s
+        .caliper()
+        .args(["run", "data.jsonl", "-o", "out.jsonl", "-j", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!s.path().join("out.jsonl").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(s.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".caliper-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+}

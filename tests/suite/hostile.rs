@@ -1,0 +1,199 @@
+//! Misbehaving plugins are contained: each gets its own outcome with a clear
+//! cause, the other metrics are unaffected, and the run completes.
+
+use caliper_tests::{Scratch, metric_toml};
+use serde_json::{Value, json};
+
+fn outcome<'a>(results: &'a [Value], metric: &str, sample: &str) -> &'a Value {
+    results
+        .iter()
+        .find(|r| r["metric"] == metric && r["sample_id"] == sample)
+        .unwrap_or_else(|| panic!("no result for {metric} on {sample}"))
+}
+
+#[test]
+fn every_kind_of_misbehaviour_gets_its_own_outcome_and_the_run_completes() {
+    let s = Scratch::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let h = |name: &str, extra: &str| metric_toml(name, "hostile", extra);
+    let config = [
+        h(
+            "loop",
+            r#"config = { mode = "loop", trigger = "BAD" }
+limits = { timeout_ms = 200 }"#,
+        ),
+        h(
+            "memory",
+            r#"config = { mode = "memory", trigger = "BAD" }
+limits = { memory_mib = 16 }"#,
+        ),
+        h("panic", r#"config = { mode = "panic", trigger = "BAD" }"#),
+        h("read-file", r#"config = { mode = "read-file" }"#),
+        h(
+            "socket",
+            &format!("config = {{ mode = \"socket\", address = \"{address}\" }}"),
+        ),
+        h("environment", r#"config = { mode = "environment" }"#),
+        h(
+            "huge-reason",
+            r#"config = { mode = "huge-reason", trigger = "BAD" }"#,
+        ),
+        h("nan", r#"config = { mode = "nan", trigger = "BAD" }"#),
+        h("error", r#"config = { mode = "error", trigger = "BAD" }"#),
+        h(
+            "fuel",
+            r#"config = { mode = "loop", trigger = "BAD" }
+limits = { fuel = 5000000, timeout_ms = 60000 }"#,
+        ),
+        metric_toml("length", "response-length", ""),
+    ]
+    .concat();
+    s.write("caliper.toml", &config);
+    s.jsonl(
+        "data.jsonl",
+        &[
+            json!({"id": "s1", "output": "fine answer"}),
+            json!({"id": "s2", "output": "BAD answer"}),
+            json!({"id": "s3", "output": "another fine answer"}),
+        ],
+    );
+    let run = s
+        .caliper()
+        .env("CALIPER_SECRET", "do-not-leak")
+        .args([
+            "run",
+            "data.jsonl",
+            "-o",
+            "out.jsonl",
+            "--summary",
+            "summary.json",
+        ])
+        .output()
+        .unwrap();
+    let run = caliper_tests::Run(run).expect_code(0);
+    let results = s.results("out.jsonl");
+    assert_eq!(results.len(), 3 * 11, "{}", run.stderr());
+
+    let expect = |metric: &str, status: &str, reason_has: &str| {
+        let r = outcome(&results, metric, "s2");
+        assert_eq!(r["outcome"], status, "{metric}: {r}");
+        let reason = r["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains(reason_has),
+            "{metric}: reason {reason:?} lacks {reason_has:?}"
+        );
+        // The samples before and after are scored normally (a trapped
+        // instance is replaced).
+        for sample in ["s1", "s3"] {
+            assert_eq!(
+                outcome(&results, metric, sample)["outcome"],
+                "pass",
+                "{metric} on {sample}"
+            );
+        }
+    };
+    expect("loop", "timeout", "deadline of 200 ms");
+    expect("fuel", "timeout", "fuel budget of 5000000");
+    expect("memory", "memory", "memory cap of 16 MiB");
+    expect("panic", "trap", "hostile plugin panicked on purpose");
+    expect("huge-reason", "invalid", "reason of 1048576 bytes");
+    expect("nan", "invalid", "non-finite value");
+    expect("error", "error", "could not score this sample");
+
+    // The loop was stopped near its deadline, not after seconds.
+    let loop_us = outcome(&results, "loop", "s2")["duration_us"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        (150_000..5_000_000).contains(&loop_us),
+        "loop ran {loop_us} µs"
+    );
+
+    // The sandbox denied the file, the socket, the environment and the clock.
+    for id in ["s1", "s2", "s3"] {
+        let r = outcome(&results, "read-file", id);
+        assert_eq!(r["value"], 0.0, "{r}");
+        assert!(r["reason"].as_str().unwrap().contains("denied"), "{r}");
+        let r = outcome(&results, "socket", id);
+        assert_eq!(r["value"], 0.0, "{r}");
+        let r = outcome(&results, "environment", id);
+        assert_eq!(r["labels"]["env_vars"], "0", "{r}");
+        assert_eq!(r["labels"]["unix_time"], "946684800", "{r}");
+    }
+    assert!(listener.accept().is_err(), "a guest connected to the host");
+
+    // The control metric is unaffected, and the summary counts every error.
+    for id in ["s1", "s2", "s3"] {
+        assert_eq!(outcome(&results, "length", id)["outcome"], "pass");
+    }
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path().join("summary.json")).unwrap())
+            .unwrap();
+    let loop_row = summary["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "loop")
+        .unwrap();
+    assert_eq!(loop_row["errors"], 1);
+    assert_eq!(loop_row["error_kinds"]["timeout"], 1);
+    assert_eq!(loop_row["applicable"], 3);
+    assert!((loop_row["pass_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    // The table shows errors by kind.
+    assert!(run.stdout().contains("1 (1 timeout)"), "{}", run.stdout());
+}
+
+#[test]
+fn a_rejected_config_fails_at_load_time_with_the_metric_named() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &[
+            metric_toml("fussy", "hostile", r#"config = { mode = "reject-config" }"#),
+            metric_toml("typo", "response-length", r#"config = { maximum = 3 }"#),
+            metric_toml("fine", "response-length", ""),
+        ]
+        .concat(),
+    );
+    s.jsonl("data.jsonl", &[json!({"output": "x"})]);
+    let run = s
+        .run(&["run", "data.jsonl", "-o", "out.jsonl"])
+        .expect_code(2);
+    let err = run.stderr();
+    assert!(err.contains("2 of 3 metrics failed to load"), "{err}");
+    assert!(err.contains("metric `fussy`"), "{err}");
+    assert!(
+        err.contains("rejected its config: this metric rejects every config"),
+        "{err}"
+    );
+    assert!(err.contains("metric `typo`"), "{err}");
+    assert!(err.contains("unknown field `maximum`"), "{err}");
+    assert!(
+        !s.path().join("out.jsonl").exists(),
+        "no output on a failed load"
+    );
+}
+
+#[test]
+fn fresh_instance_per_sample_still_scores_every_sample() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &metric_toml(
+            "fresh",
+            "response-length",
+            "limits = { fresh_instance = true }",
+        ),
+    );
+    let lines: Vec<Value> = (0..50)
+        .map(|i| json!({"id": i, "output": "a b c"}))
+        .collect();
+    s.jsonl("data.jsonl", &lines);
+    s.run(&["run", "data.jsonl", "-o", "out.jsonl"])
+        .expect_code(0);
+    let results = s.results("out.jsonl");
+    assert_eq!(results.len(), 50);
+    assert!(results.iter().all(|r| r["outcome"] == "pass"));
+}

@@ -1,0 +1,7 @@
+//! Caliper's end-to-end suite: every test drives the real `caliper` binary
+//! with real components built from source by `build.rs`.
+
+mod cli;
+mod dataset;
+mod hostile;
+mod standard_metrics;

@@ -1,0 +1,1 @@
+//! Every standard metric on pass, fail and skip cases, through the binary.
