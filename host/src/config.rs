@@ -65,6 +65,8 @@ pub struct LimitOverrides {
     pub fuel: Option<u64>,
     /// See [`Limits::fresh_instance`].
     pub fresh_instance: Option<bool>,
+    /// See [`Limits::batch_size`].
+    pub batch_size: Option<usize>,
 }
 
 impl LimitOverrides {
@@ -75,6 +77,7 @@ impl LimitOverrides {
             memory_mib: self.memory_mib.unwrap_or(base.memory_mib),
             fuel: self.fuel.or(base.fuel),
             fresh_instance: self.fresh_instance.unwrap_or(base.fresh_instance),
+            batch_size: self.batch_size.unwrap_or(base.batch_size),
         }
     }
 }
@@ -231,9 +234,9 @@ impl Config {
                 }
             }
             let limits = m.limits.apply(config.defaults.apply(Limits::default()));
-            if limits.timeout_ms == 0 || limits.memory_mib == 0 {
+            if limits.timeout_ms == 0 || limits.memory_mib == 0 || limits.batch_size == 0 {
                 return Err(invalid(format!(
-                    "metric `{name}`: timeout_ms and memory_mib must be positive"
+                    "metric `{name}`: timeout_ms, memory_mib and batch_size must be positive"
                 )));
             }
         }

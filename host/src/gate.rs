@@ -26,17 +26,40 @@ fn num(v: f64) -> String {
     format!("{v:.4}")
 }
 
+/// One threshold of a gate, as data.
+struct Bound {
+    check: &'static str,
+    name: &'static str,
+    value: Option<f64>,
+    bound: Option<f64>,
+    is_min: bool,
+    show: fn(f64) -> String,
+}
+
+impl Bound {
+    fn new(
+        check: &'static str,
+        name: &'static str,
+        value: Option<f64>,
+        bound: Option<f64>,
+        is_min: bool,
+        show: fn(f64) -> String,
+    ) -> Self {
+        Bound {
+            check,
+            name,
+            value,
+            bound,
+            is_min,
+            show,
+        }
+    }
+}
+
 /// Checks `gate` against a metric's figures.
 pub fn check(metric: &str, gate: &Gate, f: &Figures) -> Vec<GateResult> {
-    let checks: [(
-        &str,
-        &str,
-        Option<f64>,
-        Option<f64>,
-        bool,
-        fn(f64) -> String,
-    ); 4] = [
-        (
+    let checks = [
+        Bound::new(
             "min_pass_rate",
             "pass rate",
             f.pass_rate,
@@ -44,7 +67,7 @@ pub fn check(metric: &str, gate: &Gate, f: &Figures) -> Vec<GateResult> {
             true,
             pct,
         ),
-        (
+        Bound::new(
             "max_error_rate",
             "error rate",
             f.error_rate,
@@ -52,40 +75,49 @@ pub fn check(metric: &str, gate: &Gate, f: &Figures) -> Vec<GateResult> {
             false,
             pct,
         ),
-        ("min_mean", "mean", f.mean, gate.min_mean, true, num),
-        ("max_mean", "mean", f.mean, gate.max_mean, false, num),
+        Bound::new("min_mean", "mean", f.mean, gate.min_mean, true, num),
+        Bound::new("max_mean", "mean", f.mean, gate.max_mean, false, num),
     ];
     checks
         .into_iter()
-        .filter_map(|(check, name, value, bound, is_min, show)| {
-            let bound = bound?;
-            let (passed, message) = match value {
-                None => (
-                    gate.allow_empty,
-                    format!("no applicable samples to check the {name} against"),
-                ),
-                Some(v) => {
-                    let passed = if is_min { v >= bound } else { v <= bound };
-                    let op = match (passed, is_min) {
-                        (true, true) => ">=",
-                        (true, false) => "<=",
-                        (false, true) => "<",
-                        (false, false) => ">",
-                    };
-                    let kind = if is_min { "min" } else { "max" };
-                    (
-                        passed,
-                        format!("{name} {} {op} {kind} {}", show(v), show(bound)),
-                    )
-                }
-            };
-            Some(GateResult {
-                metric: metric.to_owned(),
-                check: check.to_owned(),
-                passed,
-                message,
-            })
-        })
+        .filter_map(
+            |Bound {
+                 check,
+                 name,
+                 value,
+                 bound,
+                 is_min,
+                 show,
+             }| {
+                let bound = bound?;
+                let (passed, message) = match value {
+                    None => (
+                        gate.allow_empty,
+                        format!("no applicable samples to check the {name} against"),
+                    ),
+                    Some(v) => {
+                        let passed = if is_min { v >= bound } else { v <= bound };
+                        let op = match (passed, is_min) {
+                            (true, true) => ">=",
+                            (true, false) => "<=",
+                            (false, true) => "<",
+                            (false, false) => ">",
+                        };
+                        let kind = if is_min { "min" } else { "max" };
+                        (
+                            passed,
+                            format!("{name} {} {op} {kind} {}", show(v), show(bound)),
+                        )
+                    }
+                };
+                Some(GateResult {
+                    metric: metric.to_owned(),
+                    check: check.to_owned(),
+                    passed,
+                    message,
+                })
+            },
+        )
         .collect()
 }
 

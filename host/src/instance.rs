@@ -41,17 +41,18 @@ pub(crate) fn new_store(
     store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_trap();
     store.set_epoch_deadline(Runtime::ticks_for(limits.timeout_ms));
-    refuel(runtime, &mut store, limits);
+    refuel(runtime, &mut store, limits, 1);
     store
 }
 
-/// Gives a store its per-evaluation fuel budget. When the engine counts fuel
-/// (because some metric has a budget), metrics without one get unlimited
-/// fuel.
-fn refuel(runtime: &Runtime, store: &mut Store<StoreState>, limits: &Limits) {
+/// Gives a store its fuel budget for `samples` evaluations. When the engine
+/// counts fuel (because some metric has a budget), metrics without one get
+/// unlimited fuel.
+fn refuel(runtime: &Runtime, store: &mut Store<StoreState>, limits: &Limits, samples: u64) {
     if runtime.options().fuel {
+        let fuel = limits.fuel.map_or(u64::MAX, |f| f.saturating_mul(samples));
         // Cannot fail: the engine counts fuel.
-        let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+        let _ = store.set_fuel(fuel);
     }
 }
 
@@ -246,7 +247,7 @@ impl MetricInstance {
         let live = self.live.as_mut().expect("started above");
         live.store
             .set_epoch_deadline(Runtime::ticks_for(limits.timeout_ms));
-        refuel(&self.spec.plugin.runtime, &mut live.store, limits);
+        refuel(&self.spec.plugin.runtime, &mut live.store, limits, 1);
         let result = live
             .bindings
             .caliper_metric_metric()
@@ -254,14 +255,7 @@ impl MetricInstance {
             .call_evaluate(&mut live.store, live.evaluator, &sample.0);
         match result {
             Ok(result) => {
-                let stderr = live.store.data().stderr.take();
-                let stdout = live.store.data().stdout.take();
-                live.store.data_mut().logs.clear();
-                for (stream, text) in [("stdout", stdout), ("stderr", stderr)] {
-                    if !text.is_empty() {
-                        tracing::debug!(metric = %self.name, stream, "{}", text.trim_end());
-                    }
-                }
+                drain_output(&self.name, &mut live.store);
                 self.accept(id, result)
             }
             Err(e) => {
@@ -272,6 +266,76 @@ impl MetricInstance {
                 let mut eval = self.evaluation(id, status);
                 eval.reason = Some(cause);
                 eval
+            }
+        }
+    }
+
+    /// Scores several samples with one `evaluate-batch` call when the metric's
+    /// `batch_size` allows it (the runner passes at most `batch_size`
+    /// samples). Never fails; a batch that traps is retried sample by sample
+    /// so the failure is attributed to the sample that caused it.
+    pub fn evaluate_batch(&mut self, samples: &[&PreparedSample]) -> Vec<Evaluation> {
+        let limits = self.spec.limits.clone();
+        if samples.len() <= 1 || limits.batch_size <= 1 || limits.fresh_instance {
+            return samples.iter().map(|s| self.evaluate(s)).collect();
+        }
+        let started = Instant::now();
+        if let Err(failure) = self.start() {
+            return samples
+                .iter()
+                .map(|s| {
+                    let mut eval = self.evaluation(s.id(), failure.status);
+                    eval.reason = Some(failure.message.clone());
+                    eval
+                })
+                .collect();
+        }
+        let n = samples.len() as u64;
+        let live = self.live.as_mut().expect("started above");
+        live.store
+            .set_epoch_deadline(Runtime::ticks_for(limits.timeout_ms.saturating_mul(n)));
+        refuel(&self.spec.plugin.runtime, &mut live.store, &limits, n);
+        let batch: Vec<wit::Sample> = samples.iter().map(|s| s.0.clone()).collect();
+        let result = live
+            .bindings
+            .caliper_metric_metric()
+            .evaluator()
+            .call_evaluate_batch(&mut live.store, live.evaluator, &batch);
+        match result {
+            Ok(results) => {
+                drain_output(&self.name, &mut live.store);
+                let per_sample = started.elapsed().as_micros() as u64 / n;
+                if results.len() != samples.len() {
+                    let why = format!(
+                        "evaluate-batch returned {} results for {} samples",
+                        results.len(),
+                        samples.len()
+                    );
+                    return samples
+                        .iter()
+                        .map(|s| {
+                            let mut eval = self.evaluation(s.id(), Status::Invalid);
+                            eval.reason = Some(why.clone());
+                            eval.duration_us = per_sample;
+                            eval
+                        })
+                        .collect();
+                }
+                samples
+                    .iter()
+                    .zip(results)
+                    .map(|(s, r)| {
+                        let mut eval = self.accept(s.id(), r);
+                        eval.duration_us = per_sample;
+                        eval
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                let mut live = self.live.take().expect("live above");
+                let (status, cause) = classify_failure(&e, &mut live.store, &limits);
+                tracing::debug!(metric = %self.name, outcome = %status, "batch failed ({cause}); retrying sample by sample");
+                samples.iter().map(|s| self.evaluate(s)).collect()
             }
         }
     }
@@ -331,6 +395,27 @@ impl MetricInstance {
         eval.reason = outcome.reason;
         eval.labels = outcome.labels.into_iter().collect();
         eval
+    }
+}
+
+/// Forwards what a guest printed during a call to the debug log, and clears
+/// the per-call buffers.
+fn drain_output(name: &str, store: &mut Store<StoreState>) {
+    let stderr = store.data().stderr.take();
+    let stdout = store.data().stdout.take();
+    let logged = std::mem::take(&mut store.data_mut().logged);
+    if logged > crate::sandbox::MAX_LOG_LINES {
+        tracing::warn!(
+            metric = name,
+            "dropped {} log lines over the limit of {} per call",
+            logged - crate::sandbox::MAX_LOG_LINES,
+            crate::sandbox::MAX_LOG_LINES
+        );
+    }
+    for (stream, text) in [("stdout", stdout), ("stderr", stderr)] {
+        if !text.is_empty() {
+            tracing::debug!(metric = name, stream, "{}", text.trim_end());
+        }
     }
 }
 

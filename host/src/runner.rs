@@ -24,9 +24,11 @@ use crate::dataset::{Record, RecordError, Records};
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
 use crate::outcome::Evaluation;
+use crate::sample::PreparedSample;
 use crate::summary::Stats;
 
-/// Records per chunk sent to a worker.
+/// Records per chunk sent to a worker (at least; a larger `batch_size`
+/// makes chunks larger so batches fill up).
 const CHUNK: usize = 16;
 
 /// How to run.
@@ -109,6 +111,12 @@ pub fn run(
     progress: &dyn Fn(u64),
 ) -> Result<RunTotals> {
     let jobs = opts.jobs.max(1);
+    let chunk_size = specs
+        .iter()
+        .map(|s| s.limits.batch_size)
+        .max()
+        .unwrap_or(1)
+        .max(CHUNK);
     let (chunk_tx, chunk_rx) = bounded::<(u64, Vec<Record>)>(jobs * 2);
     let (item_tx, item_rx) = bounded::<(u64, Vec<Item>)>(jobs * 2);
     let cancel = opts.cancel.clone();
@@ -138,7 +146,7 @@ pub fn run(
                         if cancel.load(Ordering::Relaxed) || strict_stop.load(Ordering::Relaxed) {
                             break;
                         }
-                        let chunk: Vec<Record> = records.by_ref().take(CHUNK).collect();
+                        let chunk: Vec<Record> = records.by_ref().take(chunk_size).collect();
                         if chunk.is_empty() || chunk_tx.send((seq, chunk)).is_err() {
                             break;
                         }
@@ -209,21 +217,13 @@ fn score_chunk(
     group_by: Option<&str>,
 ) -> Vec<Item> {
     let mut items = Vec::with_capacity(chunk.len());
+    // (index into `items`, sample) for every sample of the chunk.
+    let mut samples = Vec::with_capacity(chunk.len());
     for record in chunk {
         match record.samples {
             Err(e) => items.push(Item::Invalid(e)),
-            Ok(samples) => {
-                for (n, sample) in samples.into_iter().enumerate() {
-                    let prepared = sample.prepare();
-                    let evals = instances
-                        .iter_mut()
-                        .map(|inst| {
-                            inst.spec()
-                                .when
-                                .matches(&sample)
-                                .then(|| inst.evaluate(&prepared))
-                        })
-                        .collect();
+            Ok(expanded) => {
+                for (n, sample) in expanded.into_iter().enumerate() {
                     let group = group_by.map(|key| {
                         sample
                             .metadata_text(key)
@@ -232,8 +232,24 @@ fn score_chunk(
                     items.push(Item::Scored {
                         new_record: n == 0,
                         group,
-                        evals,
+                        evals: vec![None; instances.len()],
                     });
+                    samples.push((items.len() - 1, sample));
+                }
+            }
+        }
+    }
+    let prepared: Vec<PreparedSample> = samples.iter().map(|(_, s)| s.prepare()).collect();
+    for (m, instance) in instances.iter_mut().enumerate() {
+        let applicable: Vec<usize> = (0..samples.len())
+            .filter(|&i| instance.spec().when.matches(&samples[i].1))
+            .collect();
+        let batch_size = instance.spec().limits.batch_size.max(1);
+        for batch in applicable.chunks(batch_size) {
+            let refs: Vec<&PreparedSample> = batch.iter().map(|&i| &prepared[i]).collect();
+            for (&i, eval) in batch.iter().zip(instance.evaluate_batch(&refs)) {
+                if let Item::Scored { evals, .. } = &mut items[samples[i].0] {
+                    evals[m] = Some(eval);
                 }
             }
         }

@@ -35,6 +35,11 @@ pub struct Limits {
     /// Instantiate a fresh instance for every sample instead of reusing one
     /// per worker (slower; for metrics that keep state between calls).
     pub fresh_instance: bool,
+    /// Samples per `evaluate-batch` call (1: one `evaluate` call per
+    /// sample). Batches amortise the call cost of Python and JavaScript
+    /// components; the deadline and fuel scale with the batch size, and a
+    /// batch that traps is retried sample by sample to find the culprit.
+    pub batch_size: usize,
 }
 
 impl Default for Limits {
@@ -44,6 +49,7 @@ impl Default for Limits {
             memory_mib: 64,
             fuel: None,
             fresh_instance: false,
+            batch_size: 1,
         }
     }
 }
@@ -257,15 +263,6 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// One line a guest logged through the `host.log` import.
-#[derive(Debug, Clone)]
-pub struct GuestLog {
-    /// Severity.
-    pub level: crate::bindings::LogLevel,
-    /// The message.
-    pub message: String,
-}
-
 /// The state of one metric instance's store.
 pub struct StoreState {
     wasi: WasiCtx,
@@ -278,11 +275,11 @@ pub struct StoreState {
     pub stderr: Capture,
     /// Instance name, for log lines.
     pub instance: Arc<str>,
-    /// Lines logged through `host.log` (bounded; see [`StoreState::log`]).
-    pub logs: Vec<GuestLog>,
+    /// Lines logged through `host.log` since the last call began.
+    pub logged: usize,
 }
 
-/// Most `host.log` lines kept per evaluation.
+/// Most `host.log` lines forwarded per call; the rest are counted.
 pub const MAX_LOG_LINES: usize = 64;
 
 impl StoreState {
@@ -313,14 +310,18 @@ impl StoreState {
             stdout,
             stderr,
             instance,
-            logs: Vec::new(),
+            logged: 0,
         }
     }
 
-    /// Records a guest log line (dropping lines beyond [`MAX_LOG_LINES`]) and
-    /// forwards it to `tracing`.
+    /// Forwards a guest log line to `tracing`, tagged with the instance;
+    /// lines beyond [`MAX_LOG_LINES`] per call are dropped.
     pub fn log(&mut self, level: crate::bindings::LogLevel, message: String) {
         use crate::bindings::LogLevel as L;
+        self.logged += 1;
+        if self.logged > MAX_LOG_LINES {
+            return;
+        }
         let instance = &*self.instance;
         match level {
             L::Trace => tracing::trace!(metric = instance, "{message}"),
@@ -328,9 +329,6 @@ impl StoreState {
             L::Info => tracing::info!(metric = instance, "{message}"),
             L::Warn => tracing::warn!(metric = instance, "{message}"),
             L::Error => tracing::error!(metric = instance, "{message}"),
-        }
-        if self.logs.len() < MAX_LOG_LINES {
-            self.logs.push(GuestLog { level, message });
         }
     }
 }

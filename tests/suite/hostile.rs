@@ -197,3 +197,52 @@ fn fresh_instance_per_sample_still_scores_every_sample() {
     assert_eq!(results.len(), 50);
     assert!(results.iter().all(|r| r["outcome"] == "pass"));
 }
+
+#[test]
+fn batched_calls_give_the_same_results_and_pin_a_trap_on_its_sample() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &[
+            metric_toml(
+                "batched-length",
+                "response-length",
+                "config = { max = 3 }\nlimits = { batch_size = 8 }",
+            ),
+            metric_toml("single-length", "response-length", "config = { max = 3 }"),
+            metric_toml(
+                "batched-panic",
+                "hostile",
+                "config = { mode = \"panic\", trigger = \"BAD\" }\nlimits = { batch_size = 8 }",
+            ),
+        ]
+        .concat(),
+    );
+    let lines: Vec<Value> = (0..20)
+        .map(|i| {
+            let output = if i == 13 {
+                "BAD".to_owned()
+            } else {
+                "w ".repeat(i % 6)
+            };
+            json!({"id": format!("s{i}"), "output": output})
+        })
+        .collect();
+    s.jsonl("data.jsonl", &lines);
+    s.run(&["run", "data.jsonl", "-o", "out.jsonl"])
+        .expect_code(0);
+    let results = s.results("out.jsonl");
+    for i in 0..20 {
+        let id = format!("s{i}");
+        let batched = outcome(&results, "batched-length", &id);
+        let single = outcome(&results, "single-length", &id);
+        assert_eq!(batched["outcome"], single["outcome"], "{id}");
+        assert_eq!(batched["value"], single["value"], "{id}");
+        let expected = if i == 13 { "trap" } else { "pass" };
+        assert_eq!(
+            outcome(&results, "batched-panic", &id)["outcome"],
+            expected,
+            "{id}"
+        );
+    }
+}
