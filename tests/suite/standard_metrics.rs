@@ -39,13 +39,20 @@ fn every_standard_metric_passes_its_labelled_cases() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     plugins.sort();
-    assert!(plugins.len() >= 9, "expected the nine standard metrics, found {plugins:?}");
+    assert!(
+        plugins.len() >= 9,
+        "expected the nine standard metrics, found {plugins:?}"
+    );
     for plugin in &plugins {
         let path = plugins_dir().join(plugin).join("cases.jsonl");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut seen = BTreeMap::new();
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let case: Value = serde_json::from_str(line)
                 .unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), n + 1));
             let config = case.get("config").cloned().unwrap_or(json!({}));
@@ -106,7 +113,10 @@ fn every_standard_metric_passes_its_labelled_cases() {
         assert_eq!(result["metric"], case.instance.as_str());
         let mut problems = Vec::new();
         if result["outcome"] != case.expect["outcome"] {
-            problems.push(format!("outcome {} (expected {})", result["outcome"], case.expect["outcome"]));
+            problems.push(format!(
+                "outcome {} (expected {})",
+                result["outcome"], case.expect["outcome"]
+            ));
         }
         if let Some(v) = case.expect.get("value") {
             let got = result["value"].as_f64();
@@ -134,8 +144,18 @@ fn every_standard_metric_passes_its_labelled_cases() {
             }
         }
         if !problems.is_empty() {
-            failures.push(format!("{} / {}: {}", case.plugin, case.name, problems.join("; ")));
+            failures.push(format!(
+                "{} / {}: {}",
+                case.plugin,
+                case.name,
+                problems.join("; ")
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -69,7 +69,7 @@ mod outcome;
 mod sample;
 
 pub use outcome::{Outcome, Verdict};
-pub use sample::{MetaValue, Message, Metadata, Sample};
+pub use sample::{Message, MetaValue, Metadata, Sample};
 
 use serde::de::DeserializeOwned;
 
@@ -270,6 +270,7 @@ pub fn log(level: LogLevel, message: &str) {
 /// `caliper:metric/metric`. Call it once per crate. Expands to nothing on
 /// non-Wasm targets.
 #[macro_export]
+#[rustfmt::skip] // rustfmt mangles the `with_types_in` form of the call below
 macro_rules! export_metric {
     ($metric:ty) => {
         #[cfg(target_arch = "wasm32")]
