@@ -108,3 +108,74 @@ fn a_corrupt_cache_entry_is_a_miss_not_a_crash() {
     std::fs::write(&entry, b"garbage").unwrap();
     inspect("miss");
 }
+
+#[test]
+fn the_example_config_runs_and_catches_the_german_chat_answered_in_english() {
+    let s = Scratch::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let config = std::fs::read_to_string(root.join("examples/caliper.toml"))
+        .unwrap()
+        .replace(
+            "../target/wasm32-wasip2/plugin/",
+            &format!("{}/", caliper_tests::wasm_dir().display()),
+        );
+    s.write("caliper.toml", &config);
+    std::fs::copy(
+        root.join("examples/chats.jsonl"),
+        s.path().join("chats.jsonl"),
+    )
+    .unwrap();
+    let run = s
+        .run(&[
+            "run",
+            "chats.jsonl",
+            "-o",
+            "out.jsonl",
+            "--group-by",
+            "model",
+        ])
+        .expect_code(1);
+    assert!(
+        run.stdout()
+            .contains("FAIL answers-in-user-language min_pass_rate"),
+        "{}",
+        run.stdout()
+    );
+    let results = s.results("out.jsonl");
+    let verdict = |metric: &str, id: &str| {
+        results
+            .iter()
+            .find(|r| r["metric"] == metric && r["sample_id"] == id)
+            .map(|r| r["outcome"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        verdict("answers-in-user-language", "conv-de-1").as_deref(),
+        Some("fail")
+    );
+    assert_eq!(
+        verdict("answers-in-user-language", "conv-de-2").as_deref(),
+        Some("pass")
+    );
+    assert_eq!(
+        verdict("no-pii-leak", "en-card-echo").as_deref(),
+        Some("pass")
+    );
+    assert_eq!(
+        verdict("no-pii-leak", "en-card-leak").as_deref(),
+        Some("fail")
+    );
+    assert_eq!(
+        verdict("valid-transfer-json", "json-schema").as_deref(),
+        Some("fail")
+    );
+    assert_eq!(
+        verdict("valid-transfer-json", "en-pii"),
+        None,
+        "`when` filter"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| r["outcome"] != "error" && r["outcome"] != "trap")
+    );
+}
