@@ -159,3 +159,161 @@ fn every_standard_metric_passes_its_labelled_cases() {
         failures.join("\n")
     );
 }
+
+/// A deterministic xorshift generator (no dependency, same inputs every run).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+#[test]
+fn standard_metrics_never_trap_on_odd_input() {
+    let s = Scratch::new();
+    let pieces = [
+        "",
+        " ",
+        "\n\n",
+        "Grüße aus München",
+        "你好，世界",
+        "🙂🙃🤖",
+        "```json\n{\"a\": [1, 2",
+        "```",
+        "{\"a\": 1}",
+        "null",
+        "4111 1111 1111 1111",
+        "DE89 3704 0044 0532 0130 00",
+        "+49 (0) 30 1234-5678",
+        "a@b.c",
+        "::1",
+        "fe80::1%eth0",
+        "999.999.999.999",
+        "\u{200b}\u{feff}",
+        "I'm sorry, but",
+        "Es tut mir leid",
+        "\\p{Han}",
+        "0.0.0.0",
+        "x".repeat(3000).leak(),
+        "word ".repeat(500).leak(),
+        "\u{0}\u{1}\u{7f}",
+        "\u{202e}RTL override\u{202c}",
+        "ß ẞ İ ı ǅ",
+    ];
+    let meta_values = [
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(1e308),
+        json!("fast"),
+        json!(""),
+        json!([1, 2]),
+        json!({"nested": {"deep": 1}}),
+        json!("1e3"),
+        json!("de"),
+        json!("xx-YY"),
+    ];
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let lines: Vec<Value> = (0..300)
+        .map(|i| {
+            let text = |rng: &mut Rng| {
+                (0..rng.next() % 4)
+                    .map(|_| rng.pick(&pieces))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let mut meta = serde_json::Map::new();
+            for key in [
+                "lang",
+                "latency_ms",
+                "total_tokens",
+                "prompt_tokens",
+                "cost_usd",
+            ] {
+                if rng.next() % 2 == 0 {
+                    let v = meta_values[(rng.next() % meta_values.len() as u64) as usize].clone();
+                    meta.insert(key.into(), v);
+                }
+            }
+            let mut line = json!({
+                "id": format!("odd-{i}"),
+                "input": text(&mut rng),
+                "output": text(&mut rng),
+                "metadata": meta,
+            });
+            if rng.next() % 2 == 0 {
+                line["expected"] = json!(text(&mut rng));
+            }
+            if rng.next() % 3 == 0 {
+                line["messages"] = json!([{"role": "user", "content": text(&mut rng)}]);
+            }
+            line
+        })
+        .collect();
+    s.jsonl("odd.jsonl", &lines);
+    let configs = [
+        ("language-match", "{}"),
+        ("response-length", "{}"),
+        ("json", r#"{"schema": {"type": "object"}}"#),
+        ("pii-leak", "{}"),
+        ("refusal", "{}"),
+        (
+            "keyword",
+            r#"{"must_include": ["Grüße"], "must_not_include": ["C++"]}"#,
+        ),
+        (
+            "regex",
+            r#"{"must_match": ["\\p{Han}"], "must_not_match": ["(?i)sorry"]}"#,
+        ),
+        ("similarity", "{}"),
+        (
+            "budget",
+            r#"{"max_latency_ms": 1000, "max_tokens": 100, "max_cost_usd": 0.5}"#,
+        ),
+    ];
+    let metrics: Vec<Value> = configs
+        .iter()
+        .map(|(plugin, config)| {
+            json!({
+                "name": plugin,
+                "path": wasm(plugin),
+                "config": serde_json::from_str::<Value>(config).unwrap(),
+            })
+        })
+        .collect();
+    let document: toml::Value = serde_json::from_value(json!({ "metric": metrics })).unwrap();
+    s.write("caliper.toml", &toml::to_string(&document).unwrap());
+    let run = s.run(&["run", "odd.jsonl", "-o", "out.jsonl"]);
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    let results = s.results("out.jsonl");
+    assert_eq!(results.len(), 300 * configs.len());
+    let broken: Vec<String> = results
+        .iter()
+        .filter(|r| {
+            !matches!(
+                r["outcome"].as_str(),
+                Some("pass" | "fail" | "skip" | "error")
+            )
+        })
+        .map(|r| {
+            format!(
+                "{} on {}: {} {}",
+                r["metric"], r["sample_id"], r["outcome"], r["reason"]
+            )
+        })
+        .collect();
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+    // Errors are legitimate only where the input is malformed for the
+    // metric: budget fields that are not numbers.
+    for r in results.iter().filter(|r| r["outcome"] == "error") {
+        assert_eq!(r["metric"], "budget", "{r}");
+    }
+}

@@ -178,11 +178,27 @@ impl Metric for Budget {
             .iter()
             .map(|&(_, used, limit)| used / limit)
             .fold(0.0_f64, f64::max);
+        if !worst.is_finite() {
+            let fields: Vec<String> = measured
+                .iter()
+                .map(|&(b, used, _)| format!("{} {}", b.name(), show(used)))
+                .collect();
+            return Err(Error::new(format!(
+                "metadata out of range: {}",
+                fields.join(", ")
+            )));
+        }
         let over: Vec<String> = measured
             .iter()
             .filter(|&&(_, used, limit)| used > limit)
             .map(|&(b, used, limit)| {
-                format!("{} {used}/{limit} ({:.0}%)", b.name(), used / limit * 100.0)
+                format!(
+                    "{} {}/{} ({:.0}%)",
+                    b.name(),
+                    show(used),
+                    show(limit),
+                    used / limit * 100.0
+                )
             })
             .collect();
         let mut outcome = Outcome::check(over.is_empty(), worst);
@@ -190,7 +206,7 @@ impl Metric for Budget {
             outcome = outcome.with_reason(format!("over budget: {}", over.join(", ")));
         }
         for (kind, used, _) in measured {
-            outcome = outcome.with_label(kind.name(), used.to_string());
+            outcome = outcome.with_label(kind.name(), show(used));
         }
         Ok(outcome)
     }
@@ -227,6 +243,16 @@ impl Budget {
                 c.tokens_key, c.prompt_tokens_key, c.completion_tokens_key
             ),
         }
+    }
+}
+
+/// A number as people write it: plain for everyday magnitudes, scientific
+/// beyond (so labels stay short whatever the metadata holds).
+fn show(n: f64) -> String {
+    if n != 0.0 && !(1e-6..1e15).contains(&n.abs()) {
+        format!("{n:e}")
+    } else {
+        n.to_string()
     }
 }
 
@@ -405,6 +431,21 @@ mod tests {
                 "{bad:?}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn huge_values_stay_short_and_overflow_is_an_error() {
+        let m = metric(r#"{"max_latency_ms": 1000}"#);
+        let o = m
+            .evaluate(&Sample::with_output("x").meta("latency_ms", Number(1e300)))
+            .unwrap();
+        assert_eq!(o.label("latency_ms"), Some("1e300"));
+        assert!(o.reason.unwrap().contains("latency_ms 1e300/1000"));
+        let m = metric(r#"{"max_latency_ms": 0.5}"#);
+        let e = m
+            .evaluate(&Sample::with_output("x").meta("latency_ms", Number(1e308)))
+            .unwrap_err();
+        assert_eq!(e.message(), "metadata out of range: latency_ms 1e308");
     }
 
     #[test]
