@@ -238,7 +238,7 @@ fn standard_metrics_never_trap_on_odd_input() {
                 "prompt_tokens",
                 "cost_usd",
             ] {
-                if rng.next() % 2 == 0 {
+                if rng.next().is_multiple_of(2) {
                     let v = meta_values[(rng.next() % meta_values.len() as u64) as usize].clone();
                     meta.insert(key.into(), v);
                 }
@@ -249,10 +249,10 @@ fn standard_metrics_never_trap_on_odd_input() {
                 "output": text(&mut rng),
                 "metadata": meta,
             });
-            if rng.next() % 2 == 0 {
+            if rng.next().is_multiple_of(2) {
                 line["expected"] = json!(text(&mut rng));
             }
-            if rng.next() % 3 == 0 {
+            if rng.next().is_multiple_of(3) {
                 line["messages"] = json!([{"role": "user", "content": text(&mut rng)}]);
             }
             line
