@@ -11,20 +11,10 @@
 //! "über"); whole-word matching uses Unicode word characters, so "Grüße" is
 //! one word and "C++" or "AT&T" work as terms too.
 
-use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample};
+use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample, TextField};
 use regex::{RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use serde_json::json;
-
-/// Which text of the sample is checked.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Field {
-    /// The model output.
-    Output,
-    /// The user input.
-    Input,
-}
 
 /// Configuration.
 #[derive(Debug, Deserialize)]
@@ -39,7 +29,7 @@ pub struct Config {
     /// Whether a term must stand as a whole word ("cat" not in "category").
     pub whole_word: bool,
     /// Which text to check.
-    pub field: Field,
+    pub field: TextField,
 }
 
 impl Default for Config {
@@ -49,7 +39,7 @@ impl Default for Config {
             must_not_include: Vec::new(),
             case_sensitive: false,
             whole_word: true,
-            field: Field::Output,
+            field: TextField::Output,
         }
     }
 }
@@ -125,7 +115,7 @@ impl Terms {
 pub struct Keyword {
     must_include: Terms,
     must_not_include: Terms,
-    field: Field,
+    field: TextField,
 }
 
 /// `"a", "b"`: terms quoted for a reason or label.
@@ -203,10 +193,7 @@ impl Metric for Keyword {
     }
 
     fn evaluate(&self, sample: &Sample) -> Result<Outcome, Error> {
-        let text = match self.field {
-            Field::Output => &sample.output,
-            Field::Input => &sample.input,
-        };
+        let text = self.field.of(sample);
         let missing = self.must_include.select(text, false);
         let forbidden = self.must_not_include.select(text, true);
         let violations = missing.len() + forbidden.len();

@@ -69,7 +69,7 @@ mod outcome;
 mod sample;
 
 pub use outcome::{Outcome, Verdict};
-pub use sample::{Message, MetaValue, Metadata, Sample};
+pub use sample::{Message, MetaValue, Metadata, Sample, TextField};
 
 use serde::de::DeserializeOwned;
 

@@ -141,3 +141,25 @@ impl Sample {
             .unwrap_or(&self.input)
     }
 }
+
+/// Which text of a sample a metric checks: a common config option
+/// (`"field": "output"` or `"input"`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextField {
+    /// The model output.
+    #[default]
+    Output,
+    /// The user input.
+    Input,
+}
+
+impl TextField {
+    /// The chosen text of `sample`.
+    pub fn of(self, sample: &Sample) -> &str {
+        match self {
+            TextField::Output => &sample.output,
+            TextField::Input => &sample.input,
+        }
+    }
+}

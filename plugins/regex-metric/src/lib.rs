@@ -8,23 +8,13 @@
 //! the verdict fails when it is above 0. The reason names them and, for a
 //! forbidden pattern, quotes the start of what it matched. Never skips.
 
-use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample};
+use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample, TextField};
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::json;
 
 /// Longest excerpt of a forbidden match shown in a reason, in characters.
 const EXCERPT_CHARS: usize = 60;
-
-/// Which text of the sample is checked.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Field {
-    /// The model output.
-    Output,
-    /// The user input.
-    Input,
-}
 
 /// Configuration.
 #[derive(Debug, Deserialize)]
@@ -35,7 +25,7 @@ pub struct Config {
     /// Patterns that must not match anywhere.
     pub must_not_match: Vec<String>,
     /// Which text to check.
-    pub field: Field,
+    pub field: TextField,
 }
 
 impl Default for Config {
@@ -43,7 +33,7 @@ impl Default for Config {
         Config {
             must_match: Vec::new(),
             must_not_match: Vec::new(),
-            field: Field::Output,
+            field: TextField::Output,
         }
     }
 }
@@ -52,7 +42,7 @@ impl Default for Config {
 pub struct RegexMatch {
     must_match: Vec<Regex>,
     must_not_match: Vec<Regex>,
-    field: Field,
+    field: TextField,
 }
 
 /// Compiles the patterns of one list; the error names the list, the pattern
@@ -130,10 +120,7 @@ impl Metric for RegexMatch {
     }
 
     fn evaluate(&self, sample: &Sample) -> Result<Outcome, Error> {
-        let text = match self.field {
-            Field::Output => &sample.output,
-            Field::Input => &sample.input,
-        };
+        let text = self.field.of(sample);
         let mut problems = Vec::new();
         for re in &self.must_match {
             if !re.is_match(text) {
