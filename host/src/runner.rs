@@ -159,12 +159,18 @@ pub fn run(
             let chunk_rx = chunk_rx.clone();
             let item_tx = item_tx.clone();
             let group_by = opts.group_by.clone();
+            let cancel = cancel.clone();
             std::thread::Builder::new()
                 .name(format!("caliper-worker-{w}"))
                 .spawn_scoped(scope, move || {
                     let mut instances: Vec<MetricInstance> =
                         specs.iter().cloned().map(MetricInstance::new).collect();
                     for (seq, chunk) in chunk_rx {
+                        // After a cancel, queued chunks are dropped unscored
+                        // (nothing of a cancelled run is written).
+                        if cancel.load(Ordering::Relaxed) {
+                            break;
+                        }
                         let items = score_chunk(&mut instances, chunk, group_by.as_deref());
                         if item_tx.send((seq, items)).is_err() {
                             break;

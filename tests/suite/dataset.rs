@@ -324,7 +324,19 @@ fn ctrl_c_stops_the_run_and_leaves_no_output_file() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Interrupt mid-run: once the temporary results file exists.
+    let started = std::time::Instant::now();
+    let temp_exists = || {
+        std::fs::read_dir(s.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(".caliper-"))
+    };
+    while !temp_exists() {
+        assert!(started.elapsed().as_secs() < 60, "the run never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -118,6 +118,17 @@ enum ResultsSink {
 
 impl RunCommand {
     pub fn execute(self, global: &Global) -> Result<Exit> {
+        // First, so that Ctrl-C during loading also ends cleanly.
+        let cancel = Arc::new(AtomicBool::new(false));
+        {
+            let cancel = cancel.clone();
+            let _ = ctrlc::set_handler(move || {
+                if cancel.swap(true, Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+                eprintln!("\ninterrupted: finishing samples in flight (Ctrl-C again to abort)");
+            });
+        }
         let loaded = load_config(global, &self.config, &self.metrics)?;
         let config = loaded.config;
         let specs = loaded.specs;
@@ -153,16 +164,6 @@ impl RunCommand {
             .map(AtomicFile::create)
             .transpose()?;
 
-        let cancel = Arc::new(AtomicBool::new(false));
-        {
-            let cancel = cancel.clone();
-            let _ = ctrlc::set_handler(move || {
-                if cancel.swap(true, Ordering::SeqCst) {
-                    std::process::exit(130);
-                }
-                eprintln!("\ninterrupted: finishing samples in flight (Ctrl-C again to abort)");
-            });
-        }
         let opts = RunOptions {
             jobs: self.jobs.unwrap_or(RunOptions::default().jobs),
             strict: self.strict,
