@@ -47,7 +47,7 @@ impl MetricReport {
 pub struct RunReport {
     /// The dataset path.
     pub dataset: String,
-    /// `sha256:<hex>` of the dataset file (absent for stdin).
+    /// `sha256:<hex>` of the dataset's bytes (stdin included).
     pub dataset_digest: Option<String>,
     /// Records read.
     pub records: u64,

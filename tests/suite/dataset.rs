@@ -53,6 +53,16 @@ fn bad_lines_are_named_counted_and_gate_the_run() {
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(s.path().join("sum.json")).unwrap()).unwrap();
     assert_eq!(summary["invalid_records"], 3);
+    // The dataset digest is computed while streaming, over every byte.
+    let sha = std::process::Command::new("sha256sum")
+        .arg(s.path().join("data.jsonl"))
+        .output()
+        .unwrap();
+    let sha = String::from_utf8_lossy(&sha.stdout);
+    assert_eq!(
+        summary["dataset_digest"],
+        format!("sha256:{}", sha.split_whitespace().next().unwrap())
+    );
     assert_eq!(summary["records"], 5);
     assert_eq!(summary["passed"], false);
 

@@ -14,8 +14,10 @@ pub use mapping::{Format, InputMapping};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
 
 use crate::sample::Sample;
 
@@ -44,13 +46,40 @@ pub struct Record {
 /// A streaming dataset reader.
 pub type Records = Box<dyn Iterator<Item = Record> + Send>;
 
+/// What a reader has consumed so far: a byte count (for progress bars) and
+/// the sha256 of the bytes (the dataset's digest, computed while streaming
+/// so the file is read once).
+#[derive(Default)]
+pub struct ReadStats {
+    bytes: AtomicU64,
+    sha256: Mutex<Sha256>,
+}
+
+impl ReadStats {
+    /// Bytes read so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// `sha256:<hex>` of the bytes read so far (of the whole input once the
+    /// reader is exhausted).
+    pub fn digest(&self) -> String {
+        let hasher = self
+            .sha256
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        format!("sha256:{}", hex::encode(hasher.finalize()))
+    }
+}
+
 /// Opens a dataset (`-` is standard input) and maps its records with
-/// `mapping`. `bytes_read`, if given, is kept up to date with the bytes
-/// consumed (for progress bars). Fails only when the file cannot be opened.
+/// `mapping`. `stats`, if given, tracks what has been read. Fails only when
+/// the file cannot be opened.
 pub fn open(
     path: &Path,
     mapping: &InputMapping,
-    bytes_read: Option<Arc<AtomicU64>>,
+    stats: Option<Arc<ReadStats>>,
 ) -> std::io::Result<Records> {
     let format = mapping.format.resolve(path);
     let inner: Box<dyn Read + Send> = if path == Path::new("-") {
@@ -58,8 +87,8 @@ pub fn open(
     } else {
         Box::new(std::fs::File::open(path)?)
     };
-    let counted: Box<dyn Read + Send> = match bytes_read {
-        Some(count) => Box::new(CountingReader { inner, count }),
+    let counted: Box<dyn Read + Send> = match stats {
+        Some(stats) => Box::new(TrackingReader { inner, stats }),
         None => inner,
     };
     let reader = std::io::BufReader::with_capacity(256 * 1024, counted);
@@ -70,16 +99,21 @@ pub fn open(
     })
 }
 
-/// Counts the bytes read through it.
-struct CountingReader {
+/// Updates [`ReadStats`] with every read.
+struct TrackingReader {
     inner: Box<dyn Read + Send>,
-    count: Arc<AtomicU64>,
+    stats: Arc<ReadStats>,
 }
 
-impl Read for CountingReader {
+impl Read for TrackingReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        self.stats.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        self.stats
+            .sha256
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .update(&buf[..n]);
         Ok(n)
     }
 }

@@ -3,17 +3,16 @@
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use caliper_host::dataset;
+use caliper_host::dataset::{self, ReadStats};
 use caliper_host::gate::{self, GateResult};
 use caliper_host::report::{MetricReport, RunReport};
 use caliper_host::runner::{self, RunOptions, Stop};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sha2::{Digest, Sha256};
 
 use super::{Exit, Global, load_config};
 
@@ -143,8 +142,8 @@ impl RunCommand {
                     .len(),
             )
         };
-        let bytes_read = Arc::new(AtomicU64::new(0));
-        let records = dataset::open(&self.dataset, &config.input, Some(bytes_read.clone()))
+        let read = Arc::new(ReadStats::default());
+        let records = dataset::open(&self.dataset, &config.input, Some(read.clone()))
             .with_context(|| format!("cannot open dataset {}", self.dataset.display()))?;
 
         let mut sink = match &self.output {
@@ -183,7 +182,7 @@ impl RunCommand {
             w.write_all(b"\n")
         };
         let progress = |records: u64| {
-            bar.set_position(bytes_read.load(Ordering::Relaxed));
+            bar.set_position(read.bytes());
             bar.set_message(format!("{records} records"));
         };
         let totals = runner::run(&specs, records, &opts, &mut write, &progress)?;
@@ -220,9 +219,7 @@ impl RunCommand {
 
         let report = RunReport {
             dataset: self.dataset.display().to_string(),
-            dataset_digest: (!is_stdin)
-                .then(|| file_digest(&self.dataset))
-                .transpose()?,
+            dataset_digest: Some(read.digest()),
             records: totals.records,
             samples: totals.samples,
             invalid_records: totals.invalid_records,
@@ -317,11 +314,4 @@ fn progress_bar(size: Option<u64>, hidden: bool) -> ProgressBar {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar
-}
-
-fn file_digest(path: &Path) -> Result<String> {
-    let mut hasher = Sha256::new();
-    let mut f = std::fs::File::open(path)?;
-    std::io::copy(&mut f, &mut hasher)?;
-    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
 }
