@@ -360,10 +360,7 @@ class Keyword:
         self.field = cfg.get("field", "output")
 
     def evaluate(self, rec):
-        text = field_text(rec, self.field)
-        bad = sum(1 for r in self.required if not r.search(text))
-        bad += sum(1 for r in self.forbidden if r.search(text))
-        return ("pass" if bad == 0 else "fail"), bad
+        return required_and_forbidden(self, rec)
 
 
 class Regex:
@@ -373,10 +370,16 @@ class Regex:
         self.field = cfg.get("field", "output")
 
     def evaluate(self, rec):
-        text = field_text(rec, self.field)
-        bad = sum(1 for r in self.required if not r.search(text))
-        bad += sum(1 for r in self.forbidden if r.search(text))
-        return ("pass" if bad == 0 else "fail"), bad
+        return required_and_forbidden(self, rec)
+
+
+def required_and_forbidden(check, rec):
+    """Verdict and violation count of a check with `required` and `forbidden`
+    compiled patterns over its `field` (keyword and regex share it)."""
+    text = field_text(rec, check.field)
+    bad = sum(1 for r in check.required if not r.search(text))
+    bad += sum(1 for r in check.forbidden if r.search(text))
+    return ("pass" if bad == 0 else "fail"), bad
 
 
 METRICS = {
