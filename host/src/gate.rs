@@ -18,7 +18,8 @@ pub struct GateResult {
     pub message: String,
 }
 
-fn pct(v: f64) -> String {
+/// A fraction as a percentage with one decimal, e.g. `91.2%`.
+pub(crate) fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
 

@@ -225,6 +225,14 @@ impl MetricInstance {
         }
     }
 
+    /// An evaluation that carries only a status and its cause: a failure of
+    /// the metric itself.
+    fn failed(&self, sample_id: &str, status: Status, cause: String) -> Evaluation {
+        let mut eval = self.evaluation(sample_id, status);
+        eval.reason = Some(cause);
+        eval
+    }
+
     /// Scores one sample. Never fails: every problem becomes the outcome.
     pub fn evaluate(&mut self, sample: &PreparedSample) -> Evaluation {
         let started = Instant::now();
@@ -239,9 +247,7 @@ impl MetricInstance {
     fn evaluate_inner(&mut self, sample: &PreparedSample) -> Evaluation {
         let id = sample.id();
         if let Err(failure) = self.start() {
-            let mut eval = self.evaluation(id, failure.status);
-            eval.reason = Some(failure.message);
-            return eval;
+            return self.failed(id, failure.status, failure.message);
         }
         let limits = &self.spec.limits;
         let live = self.live.as_mut().expect("started above");
@@ -263,9 +269,7 @@ impl MetricInstance {
                 let mut live = self.live.take().expect("live above");
                 let (status, cause) = classify_failure(&e, &mut live.store, &limits);
                 tracing::warn!(metric = %self.name, sample = id, outcome = %status, "{cause}");
-                let mut eval = self.evaluation(id, status);
-                eval.reason = Some(cause);
-                eval
+                self.failed(id, status, cause)
             }
         }
     }
@@ -283,11 +287,7 @@ impl MetricInstance {
         if let Err(failure) = self.start() {
             return samples
                 .iter()
-                .map(|s| {
-                    let mut eval = self.evaluation(s.id(), failure.status);
-                    eval.reason = Some(failure.message.clone());
-                    eval
-                })
+                .map(|s| self.failed(s.id(), failure.status, failure.message.clone()))
                 .collect();
         }
         let n = samples.len() as u64;
@@ -314,8 +314,7 @@ impl MetricInstance {
                     return samples
                         .iter()
                         .map(|s| {
-                            let mut eval = self.evaluation(s.id(), Status::Invalid);
-                            eval.reason = Some(why.clone());
+                            let mut eval = self.failed(s.id(), Status::Invalid, why.clone());
                             eval.duration_us = per_sample;
                             eval
                         })
@@ -345,9 +344,7 @@ impl MetricInstance {
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(e) => {
-                let mut eval = self.evaluation(id, Status::Error);
-                eval.reason = Some(truncate(&e.message, MAX_REASON_BYTES));
-                return eval;
+                return self.failed(id, Status::Error, truncate(&e.message, MAX_REASON_BYTES));
             }
         };
         let status = match outcome.verdict {
@@ -355,11 +352,7 @@ impl MetricInstance {
             wit::Verdict::Fail => Status::Fail,
             wit::Verdict::Skip => Status::Skip,
         };
-        let invalid = |why: String| {
-            let mut eval = self.evaluation(id, Status::Invalid);
-            eval.reason = Some(why);
-            eval
-        };
+        let invalid = |why: String| self.failed(id, Status::Invalid, why);
         if let Some(v) = outcome.value
             && !v.is_finite()
         {

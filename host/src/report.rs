@@ -75,7 +75,7 @@ pub struct RunReport {
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{:.1}%", v * 100.0))
+    v.map_or("-".into(), crate::gate::pct)
 }
 
 fn num(v: Option<f64>) -> String {

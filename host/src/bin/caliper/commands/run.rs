@@ -282,15 +282,18 @@ impl RunCommand {
             drop(f);
             file.commit()?;
         }
-        let to_stdout = self.output.as_deref() != Some(Path::new("-"));
-        match self.format {
-            SummaryFormat::Table if to_stdout => print!("{}", report.render()),
-            SummaryFormat::Table => eprint!("{}", report.render()),
-            SummaryFormat::Json if to_stdout => {
-                println!("{}", serde_json::to_string_pretty(&report)?)
+        let summary = match self.format {
+            SummaryFormat::Table => Some(report.render()),
+            SummaryFormat::Json => Some(format!("{}\n", serde_json::to_string_pretty(&report)?)),
+            SummaryFormat::None => None,
+        };
+        if let Some(summary) = summary {
+            // Results on stdout keep stdout pure JSONL; the summary moves to stderr.
+            if self.output.as_deref() == Some(Path::new("-")) {
+                eprint!("{summary}");
+            } else {
+                print!("{summary}");
             }
-            SummaryFormat::Json => eprintln!("{}", serde_json::to_string_pretty(&report)?),
-            SummaryFormat::None => {}
         }
         Ok(if passed {
             Exit::Success
