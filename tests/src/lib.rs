@@ -12,6 +12,13 @@ pub fn wasm_dir() -> PathBuf {
 /// Path of the component built from package `package` (e.g.
 /// `language-match`).
 pub fn wasm(package: &str) -> PathBuf {
+    // A stale `.wasm` from an older build may still sit in the directory;
+    // only packages this build compiled count.
+    assert!(
+        packages().contains(&package),
+        "{package} is not a package build.rs compiles (known: {:?})",
+        packages()
+    );
     let path = wasm_dir().join(format!("{}.wasm", package.replace('-', "_")));
     assert!(path.exists(), "component {} was not built", path.display());
     path

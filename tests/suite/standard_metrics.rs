@@ -270,7 +270,7 @@ fn standard_metrics_never_trap_on_odd_input() {
             r#"{"must_include": ["Grüße"], "must_not_include": ["C++"]}"#,
         ),
         (
-            "regex",
+            "regex-metric",
             r#"{"must_match": ["\\p{Han}"], "must_not_match": ["(?i)sorry"]}"#,
         ),
         ("similarity", "{}"),
