@@ -15,6 +15,12 @@
 //! when = { channel = ["chat", "email"] }   # metadata filter
 //! limits = { timeout_ms = 500, memory_mib = 32 }
 //! gate = { min_pass_rate = 0.98, max_error_rate = 0.0 }
+//! stage = "gate"                           # shadow | alert | gate
+//! failure_mode = "fail_closed"             # guardrail: an error blocks
+//! alert = { max_fail_rate = 0.02, for = "10m" }
+//!
+//! [serve]                      # optional: `caliper serve` settings
+//! bind = "127.0.0.1:7878"
 //! ```
 //!
 //! Unknown keys are errors (a typo must not silently disable a gate).
@@ -38,9 +44,119 @@ pub struct Config {
     pub defaults: LimitOverrides,
     /// The compile cache.
     pub cache: CacheConfig,
+    /// `caliper serve` settings.
+    pub serve: ServeConfig,
     /// The metrics, in report order.
     #[serde(rename = "metric")]
     pub metrics: Vec<MetricConfig>,
+}
+
+/// Settings of the live service (`caliper serve`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on (loopback by default; `--bind` overrides).
+    pub bind: String,
+    /// Deadline of a `/v1/evaluate` request, in milliseconds; metrics still
+    /// running then are reported as `timeout` (a request may ask for less).
+    pub request_timeout_ms: u64,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Most samples in one request.
+    pub max_samples_per_request: usize,
+    /// Capacity of the ingest queue, in samples; a request that does not fit
+    /// gets 429.
+    pub queue_capacity: usize,
+    /// Fraction of ingested samples that are scored (by a stable hash of the
+    /// sample id, so a retried sample gets the same decision).
+    pub ingest_sample_rate: f64,
+    /// Threads scoring ingested samples [default: number of cores].
+    pub ingest_workers: Option<usize>,
+    /// Quiet time after a file change before reloading, in milliseconds.
+    pub reload_debounce_ms: u64,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            bind: "127.0.0.1:7878".into(),
+            request_timeout_ms: 2000,
+            max_body_bytes: 4 << 20,
+            max_samples_per_request: 1000,
+            queue_capacity: 10_000,
+            ingest_sample_rate: 1.0,
+            ingest_workers: None,
+            reload_debounce_ms: 20,
+        }
+    }
+}
+
+/// How far a metric's results reach (crawl, walk, run).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Computed and recorded; never gates, blocks or alerts.
+    Shadow,
+    /// Also in the generated alert rules.
+    Alert,
+    /// Also fails CI gates and blocks guardrail requests.
+    #[default]
+    Gate,
+}
+
+impl Stage {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Shadow => "shadow",
+            Stage::Alert => "alert",
+            Stage::Gate => "gate",
+        }
+    }
+}
+
+/// What a guardrail does when the metric cannot give an answer (error,
+/// timeout, memory, trap, invalid output).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureMode {
+    /// Allow the response: availability over safety.
+    #[default]
+    FailOpen,
+    /// Block the response: safety over availability.
+    FailClosed,
+}
+
+/// Thresholds for the alert rules `caliper alerts` generates. Unset
+/// thresholds fall back to the metric's gate (`1 - min_pass_rate`,
+/// `max_error_rate`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertConfig {
+    /// Alert when the share of applicable outcomes that are not `pass`
+    /// exceeds this.
+    pub max_fail_rate: Option<f64>,
+    /// Alert when the share of errors of any kind exceeds this.
+    pub max_error_rate: Option<f64>,
+    /// How long the condition must hold (Prometheus duration, e.g. "10m").
+    #[serde(rename = "for")]
+    pub for_: String,
+    /// The rate window (Prometheus duration).
+    pub window: String,
+    /// The `severity` label of the alerts.
+    pub severity: String,
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        AlertConfig {
+            max_fail_rate: None,
+            max_error_rate: None,
+            for_: "10m".into(),
+            window: "5m".into(),
+            severity: "warning".into(),
+        }
+    }
 }
 
 /// Compile-cache settings.
@@ -106,6 +222,15 @@ pub struct MetricConfig {
     /// CI gate.
     #[serde(default)]
     pub gate: Option<Gate>,
+    /// How far its results reach: shadow, alert or gate.
+    #[serde(default)]
+    pub stage: Stage,
+    /// Guardrail behaviour when the metric fails to answer.
+    #[serde(default)]
+    pub failure_mode: FailureMode,
+    /// Alert-rule thresholds.
+    #[serde(default)]
+    pub alert: Option<AlertConfig>,
 }
 
 impl MetricConfig {
@@ -233,12 +358,52 @@ impl Config {
                     }
                 }
             }
+            if let Some(alert) = &m.alert {
+                for (key, v) in [
+                    ("max_fail_rate", alert.max_fail_rate),
+                    ("max_error_rate", alert.max_error_rate),
+                ] {
+                    if let Some(v) = v
+                        && !(0.0..=1.0).contains(&v)
+                    {
+                        return Err(invalid(format!(
+                            "metric `{name}`: alert.{key} = {v} is not a fraction between 0 and 1"
+                        )));
+                    }
+                }
+                for (key, v) in [("for", &alert.for_), ("window", &alert.window)] {
+                    if !is_prometheus_duration(v) {
+                        return Err(invalid(format!(
+                            "metric `{name}`: alert.{key} = {v:?} is not a duration like \"30s\", \"10m\" or \"1h\""
+                        )));
+                    }
+                }
+            }
             let limits = m.limits.apply(config.defaults.apply(Limits::default()));
             if limits.timeout_ms == 0 || limits.memory_mib == 0 || limits.batch_size == 0 {
                 return Err(invalid(format!(
                     "metric `{name}`: timeout_ms, memory_mib and batch_size must be positive"
                 )));
             }
+        }
+        let serve = &config.serve;
+        if !(0.0..=1.0).contains(&serve.ingest_sample_rate) {
+            return Err(invalid(format!(
+                "serve.ingest_sample_rate = {} is not a fraction between 0 and 1",
+                serve.ingest_sample_rate
+            )));
+        }
+        if serve.request_timeout_ms == 0
+            || serve.queue_capacity == 0
+            || serve.max_samples_per_request == 0
+            || serve.max_body_bytes == 0
+            || serve.ingest_workers == Some(0)
+        {
+            return Err(invalid(
+                "serve: request_timeout_ms, queue_capacity, max_samples_per_request, \
+                 max_body_bytes and ingest_workers must be positive"
+                    .into(),
+            ));
         }
         if let Some(dir) = &mut config.cache.dir
             && dir.is_relative()
@@ -252,6 +417,30 @@ impl Config {
     pub fn limits_for(&self, metric: &MetricConfig) -> Limits {
         metric.limits.apply(self.defaults.apply(Limits::default()))
     }
+}
+
+/// Whether `text` is a Prometheus duration: one or more `<number><unit>`
+/// groups with units ms, s, m, h, d, w, y (e.g. `10m`, `1h30m`).
+pub fn is_prometheus_duration(text: &str) -> bool {
+    let mut rest = text;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &rest[digits..];
+        let unit = ["ms", "s", "m", "h", "d", "w", "y"]
+            .into_iter()
+            .find(|u| rest.starts_with(u));
+        match unit {
+            Some(u) => rest = &rest[u.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -309,5 +498,55 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("not a fraction"), "{err}");
+    }
+
+    #[test]
+    fn serve_stage_and_alert_settings_parse_and_are_checked() {
+        let c = Config::parse(
+            r#"
+            [serve]
+            bind = "127.0.0.1:0"
+            queue_capacity = 10
+            [[metric]]
+            path = "pii.wasm"
+            stage = "alert"
+            failure_mode = "fail_closed"
+            alert = { max_fail_rate = 0.02, for = "10m", severity = "page" }
+            "#,
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(c.serve.queue_capacity, 10);
+        assert_eq!(c.serve.request_timeout_ms, 2000);
+        let m = &c.metrics[0];
+        assert_eq!(
+            (m.stage, m.failure_mode),
+            (Stage::Alert, FailureMode::FailClosed)
+        );
+        let alert = m.alert.as_ref().unwrap();
+        assert_eq!((alert.for_.as_str(), alert.window.as_str()), ("10m", "5m"));
+        for (bad, expect) in [
+            ("stage = \"canary\"", "unknown variant `canary`"),
+            ("alert = { for = \"ten minutes\" }", "not a duration"),
+            ("alert = { max_error_rate = 2.0 }", "not a fraction"),
+        ] {
+            let err = Config::parse(
+                &format!("[[metric]]\npath = \"a.wasm\"\n{bad}"),
+                Path::new("."),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(expect), "{bad}: {err}");
+        }
+        let err = Config::parse("[serve]\ningest_sample_rate = 1.5", Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ingest_sample_rate"), "{err}");
+        assert!(is_prometheus_duration("1h30m") && is_prometheus_duration("500ms"));
+        assert!(
+            !is_prometheus_duration("10")
+                && !is_prometheus_duration("m")
+                && !is_prometheus_duration("")
+        );
     }
 }

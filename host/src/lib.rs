@@ -16,8 +16,11 @@
 //!   ([`sandbox`]) instance; always returns an [`outcome::Evaluation`].
 //! - [`runner::run`]: records × metrics on all cores, in input order.
 //! - [`summary`], [`gate`], [`report`]: figures, CI gates, summary output.
+//! - [`registry`], [`watch`], [`serve`]: the live service: the hot-reloaded
+//!   metric set, the file watcher, and the HTTP API with Prometheus metrics.
 #![deny(missing_docs)]
 
+pub mod alerts;
 mod bindings;
 pub mod cache;
 pub mod config;
@@ -29,10 +32,13 @@ pub mod load;
 pub mod metric;
 pub mod outcome;
 pub mod plugin;
+pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod sample;
 pub mod sandbox;
+pub mod serve;
 pub mod summary;
+pub mod watch;
 
 pub use bindings::{CONTRACT_VERSION, LogLevel, METRIC_EXPORT};

@@ -10,7 +10,7 @@ mod csv;
 mod jsonl;
 mod mapping;
 
-pub use mapping::{Format, InputMapping};
+pub use mapping::{Format, InputMapping, Mapper};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

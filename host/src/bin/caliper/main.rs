@@ -12,7 +12,7 @@ use commands::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    commands::init_logging(&cli.global);
+    commands::init_logging(&cli.global, cli.command.default_verbosity());
     match cli.command.execute(&cli.global) {
         Ok(code) => code.into(),
         Err(e) => {

@@ -1,9 +1,11 @@
 //! Subcommands (one module each) and what they share: global flags, logging,
 //! exit codes, loading a config.
 
+mod alerts;
 mod inspect;
 mod list;
 mod run;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,6 +27,8 @@ use clap::{Args, Parser, Subcommand};
 ///   caliper list                        # what the config resolves to
 ///   caliper run data.jsonl -o out.jsonl # score a dataset, gate CI on it
 ///   caliper inspect metric.wasm         # what a component says it is
+///   caliper serve                       # live service, hot reload, /metrics
+///   caliper alerts -o rules.yml         # Prometheus rules from the thresholds
 ///
 /// Exit codes: 0 success, 1 a gate failed, 2 usage/config/input error,
 /// 130 interrupted.
@@ -58,8 +62,10 @@ pub struct Global {
 #[derive(Subcommand)]
 pub enum Command {
     Run(run::RunCommand),
+    Serve(serve::ServeCommand),
     Inspect(inspect::InspectCommand),
     List(list::ListCommand),
+    Alerts(alerts::AlertsCommand),
 }
 
 impl Command {
@@ -68,6 +74,16 @@ impl Command {
             Command::Run(c) => c.execute(global),
             Command::Inspect(c) => c.execute(global),
             Command::List(c) => c.execute(global),
+            Command::Serve(c) => c.execute(global),
+            Command::Alerts(c) => c.execute(),
+        }
+    }
+
+    /// Services log their lifecycle (listening, reloads) by default.
+    pub fn default_verbosity(&self) -> u8 {
+        match self {
+            Command::Serve(_) => 1,
+            _ => 0,
         }
     }
 }
@@ -96,9 +112,9 @@ impl From<Exit> for ExitCode {
     }
 }
 
-pub fn init_logging(global: &Global) {
+pub fn init_logging(global: &Global, floor: u8) {
     use tracing_subscriber::EnvFilter;
-    let default = match (global.quiet, global.verbose) {
+    let default = match (global.quiet, global.verbose.max(floor)) {
         (true, _) => "error",
         (false, 0) => "warn",
         (false, 1) => "info",
@@ -115,15 +131,22 @@ pub fn init_logging(global: &Global) {
 
 /// The compile cache the flags and config ask for.
 pub fn compile_cache(global: &Global, config: Option<&Config>) -> CompileCache {
-    if global.no_cache {
-        return CompileCache::disabled();
-    }
-    if let Some(dir) = &global.cache_dir {
-        return CompileCache::new(dir);
+    if let Some(cache) = cache_override(global) {
+        return cache;
     }
     match config {
         Some(config) => load::compile_cache(config),
         None => CompileCache::default_dir().map_or_else(CompileCache::disabled, CompileCache::new),
+    }
+}
+
+/// The compile cache the flags force, if they force one (else the config
+/// decides).
+pub fn cache_override(global: &Global) -> Option<CompileCache> {
+    if global.no_cache {
+        Some(CompileCache::disabled())
+    } else {
+        global.cache_dir.as_ref().map(CompileCache::new)
     }
 }
 

@@ -1,0 +1,486 @@
+//! The live set of metrics of a long-running Caliper (`caliper serve`): built
+//! from `caliper.toml`, rebuilt piecewise when a file changes, and swapped
+//! atomically.
+//!
+//! Readers take a [`Snapshot`] (one atomic load, no lock) and keep using it
+//! for the whole request, so an evaluation that started on one version
+//! finishes on it even if a reload swaps in another meanwhile. A reload
+//! builds and validates every changed metric off the request path (load,
+//! compile, instantiate, configure) and publishes a new snapshot only once;
+//! a metric that fails to rebuild keeps its previous version serving, and the
+//! failure is recorded on its [`MetricEntry`].
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+
+use crate::cache::CompileCache;
+use crate::config::{Config, FailureMode, MetricConfig, Stage};
+use crate::engine::Runtime;
+use crate::instance::MetricInstance;
+use crate::load;
+use crate::metric::MetricSpec;
+use crate::outcome::Evaluation;
+use crate::plugin::Plugin;
+use crate::sample::{PreparedSample, Sample};
+use crate::sandbox::Limits;
+
+/// Most idle instances a metric keeps for reuse (more are dropped after use).
+const MAX_IDLE_INSTANCES: usize = 32;
+
+/// One version of a configured metric, ready to evaluate from any thread.
+pub struct LiveMetric {
+    /// The loaded component, config and limits.
+    pub spec: Arc<MetricSpec>,
+    /// The `[[metric]]` entry it was built from.
+    pub source: MetricConfig,
+    /// When this version was built.
+    pub loaded_at: SystemTime,
+    idle: Mutex<Vec<MetricInstance>>,
+}
+
+impl std::fmt::Debug for LiveMetric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveMetric")
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveMetric {
+    /// The metric's stage.
+    pub fn stage(&self) -> Stage {
+        self.source.stage
+    }
+
+    /// What a failure to answer means for a guardrail.
+    pub fn failure_mode(&self) -> FailureMode {
+        self.source.failure_mode
+    }
+
+    /// Scores the samples the metric's `when` filter admits (in order) on a
+    /// pooled instance; samples filtered out get no evaluation. Never fails.
+    pub fn evaluate(&self, samples: &[(&Sample, &PreparedSample)]) -> Vec<Evaluation> {
+        let applicable: Vec<&PreparedSample> = samples
+            .iter()
+            .filter(|(s, _)| self.spec.when.matches(s))
+            .map(|(_, p)| *p)
+            .collect();
+        if applicable.is_empty() {
+            return Vec::new();
+        }
+        let mut instance = self.checkout();
+        let mut out = Vec::with_capacity(applicable.len());
+        for batch in applicable.chunks(self.spec.limits.batch_size.max(1)) {
+            out.extend(instance.evaluate_batch(batch));
+        }
+        self.checkin(instance);
+        out
+    }
+
+    fn checkout(&self) -> MetricInstance {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        idle.unwrap_or_else(|| MetricInstance::new(self.spec.clone()))
+    }
+
+    fn checkin(&self, instance: MetricInstance) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE_INSTANCES {
+            idle.push(instance);
+        }
+    }
+}
+
+/// What the last (re)load of a metric or of the config did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReloadResult {
+    /// Loaded for the first time.
+    Loaded,
+    /// A new version replaced the previous one.
+    Reloaded,
+    /// The new version was refused; the previous one (if any) still serves.
+    Failed,
+    /// Its file was deleted; the metric is unloaded.
+    Removed,
+}
+
+impl ReloadResult {
+    /// The lower-case name (a Prometheus label value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadResult::Loaded => "loaded",
+            ReloadResult::Reloaded => "reloaded",
+            ReloadResult::Failed => "failed",
+            ReloadResult::Removed => "removed",
+        }
+    }
+}
+
+/// One (re)load attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReloadRecord {
+    /// What happened.
+    pub result: ReloadResult,
+    /// When it finished.
+    #[serde(serialize_with = "rfc3339")]
+    pub at: SystemTime,
+    /// The digest of the component that was tried (if it could be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How long building and validating took, in milliseconds.
+    pub duration_ms: f64,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_millis(*t))
+}
+
+/// Whether a metric can answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricStatus {
+    /// The latest version serves.
+    Serving,
+    /// The latest reload failed; the previous version still serves.
+    Stale,
+    /// No version could be loaded; the metric does not answer.
+    Failed,
+    /// Its file was deleted; the metric does not answer.
+    Removed,
+}
+
+/// A configured metric as of one snapshot.
+#[derive(Debug, Clone)]
+pub struct MetricEntry {
+    /// The instance name.
+    pub name: String,
+    /// The component file.
+    pub path: PathBuf,
+    /// The version serving, if any.
+    pub live: Option<Arc<LiveMetric>>,
+    /// Whether it answers.
+    pub status: MetricStatus,
+    /// The last load or reload.
+    pub last_reload: ReloadRecord,
+    source: MetricConfig,
+    limits: Limits,
+}
+
+/// The metric set at one moment; immutable once published.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The config in force (the last one that parsed).
+    pub config: Arc<Config>,
+    /// The last (re)load of the config file itself.
+    pub config_reload: ReloadRecord,
+    /// Every configured metric, in config order.
+    pub metrics: Vec<MetricEntry>,
+    /// Incremented by every published reload.
+    pub generation: u64,
+}
+
+impl Snapshot {
+    /// The metrics that answer, in config order.
+    pub fn serving(&self) -> impl Iterator<Item = &Arc<LiveMetric>> {
+        self.metrics.iter().filter_map(|m| m.live.as_ref())
+    }
+
+    /// The entry of a metric by instance name.
+    pub fn get(&self, name: &str) -> Option<&MetricEntry> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// Files whose changes matter: the config and every metric's component.
+    pub fn watched_files(&self, config_path: &Path) -> Vec<PathBuf> {
+        let mut files = vec![config_path.to_owned()];
+        files.extend(self.config.metrics.iter().map(|m| m.path.clone()));
+        files
+    }
+}
+
+/// A (re)load of one thing, for logs and counters. `metric` is `None` for
+/// the config file.
+#[derive(Debug, Clone)]
+pub struct ReloadEvent {
+    /// The metric instance, or `None` for `caliper.toml`.
+    pub metric: Option<String>,
+    /// What happened.
+    pub record: ReloadRecord,
+}
+
+/// The live metric set and how to rebuild it.
+pub struct Registry {
+    runtime: Arc<Runtime>,
+    cache: CompileCache,
+    config_path: PathBuf,
+    current: ArcSwap<Snapshot>,
+    reloading: Mutex<()>,
+}
+
+impl Registry {
+    /// Loads `config_path` and every metric in it. Fails, naming every
+    /// metric that cannot load, when any cannot: a service should not start
+    /// half-configured. `cache` overrides the config's compile cache.
+    pub fn open(config_path: &Path, cache: Option<CompileCache>) -> anyhow::Result<Registry> {
+        let config_path = std::path::absolute(config_path)?;
+        let config = Config::load(&config_path)?;
+        if config.metrics.is_empty() {
+            anyhow::bail!(
+                "{} defines no metrics; add a [[metric]] table with a `path`",
+                config_path.display()
+            );
+        }
+        let runtime = Runtime::new(load::runtime_options(&config))?;
+        let cache = cache.unwrap_or_else(|| load::compile_cache(&config));
+        let started = Instant::now();
+        let mut plugins = HashMap::new();
+        let mut metrics = Vec::new();
+        let mut errors = Vec::new();
+        for m in &config.metrics {
+            let started = Instant::now();
+            match build(&runtime, &cache, &config, m, &mut plugins) {
+                Ok(live) => metrics.push(entry(
+                    m,
+                    &config,
+                    Some(live.clone()),
+                    MetricStatus::Serving,
+                    record(ReloadResult::Loaded, Some(&live), None, started),
+                )),
+                Err(e) => errors.push(format!("  metric `{}`: {e}", m.instance_name())),
+            }
+        }
+        if !errors.is_empty() {
+            anyhow::bail!(
+                "{} of {} metrics failed to load:\n{}",
+                errors.len(),
+                config.metrics.len(),
+                errors.join("\n")
+            );
+        }
+        let snapshot = Snapshot {
+            config: Arc::new(config),
+            config_reload: record(ReloadResult::Loaded, None, None, started),
+            metrics,
+            generation: 0,
+        };
+        Ok(Registry {
+            runtime,
+            cache,
+            config_path,
+            current: ArcSwap::from_pointee(snapshot),
+            reloading: Mutex::new(()),
+        })
+    }
+
+    /// The current snapshot (lock-free).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// The absolute path of the config file.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// Files whose changes should trigger [`Registry::reload`].
+    pub fn watched_files(&self) -> Vec<PathBuf> {
+        self.snapshot().watched_files(&self.config_path)
+    }
+
+    /// Rebuilds what `changed` (absolute paths) affects and publishes the
+    /// result as one new snapshot. Returns what was reloaded; metrics that
+    /// were not affected are not mentioned. Reloads are serialised.
+    pub fn reload(&self, changed: &HashSet<PathBuf>) -> Vec<ReloadEvent> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let old = self.current.load_full();
+        let mut events = Vec::new();
+        let mut config = old.config.clone();
+        let mut config_reload = old.config_reload.clone();
+        if changed.contains(&self.config_path) {
+            let started = Instant::now();
+            match self.reload_config() {
+                Ok(new) => {
+                    config = Arc::new(new);
+                    config_reload = record(ReloadResult::Reloaded, None, None, started);
+                }
+                Err(e) => {
+                    config_reload = record(ReloadResult::Failed, None, Some(e), started);
+                }
+            }
+            events.push(ReloadEvent {
+                metric: None,
+                record: config_reload.clone(),
+            });
+        }
+
+        let mut plugins = HashMap::new();
+        let mut metrics = Vec::with_capacity(config.metrics.len());
+        for m in &config.metrics {
+            let name = m.instance_name();
+            let prev = old.get(&name);
+            let unaffected = prev.is_some_and(|p| {
+                p.source == *m && p.limits == config.limits_for(m) && !changed.contains(&m.path)
+            });
+            if let (true, Some(prev)) = (unaffected, prev) {
+                metrics.push(prev.clone());
+                continue;
+            }
+            let started = Instant::now();
+            let previous = prev.and_then(|p| p.live.clone());
+            let new_entry = if !m.path.exists() {
+                let error = Some(format!("{} was deleted", m.path.display()));
+                let record = record(ReloadResult::Removed, None, error, started);
+                entry(m, &config, None, MetricStatus::Removed, record)
+            } else {
+                match build(&self.runtime, &self.cache, &config, m, &mut plugins) {
+                    Ok(live) => {
+                        let result = match previous {
+                            Some(_) => ReloadResult::Reloaded,
+                            None => ReloadResult::Loaded,
+                        };
+                        let record = record(result, Some(&live), None, started);
+                        entry(m, &config, Some(live), MetricStatus::Serving, record)
+                    }
+                    Err(e) => {
+                        let digest = std::fs::read(&m.path)
+                            .ok()
+                            .map(|b| crate::plugin::digest_of(&b));
+                        let mut record = record(ReloadResult::Failed, None, Some(e), started);
+                        record.digest = digest;
+                        let status = match previous {
+                            Some(_) => MetricStatus::Stale,
+                            None => MetricStatus::Failed,
+                        };
+                        // The previous version keeps serving, under its own
+                        // config (the new one was not proven to work).
+                        let mut e = match (prev, previous) {
+                            (Some(p), Some(_)) => p.clone(),
+                            _ => entry(m, &config, None, status, record.clone()),
+                        };
+                        e.status = status;
+                        e.last_reload = record;
+                        e
+                    }
+                }
+            };
+            events.push(ReloadEvent {
+                metric: Some(name),
+                record: new_entry.last_reload.clone(),
+            });
+            metrics.push(new_entry);
+        }
+        for e in &events {
+            let what = e.metric.as_deref().unwrap_or("config");
+            match &e.record.error {
+                Some(error) if e.record.result == ReloadResult::Failed => tracing::error!(
+                    metric = what,
+                    "reload refused, previous version keeps serving: {error}"
+                ),
+                _ => tracing::info!(
+                    metric = what,
+                    result = e.record.result.as_str(),
+                    digest = e.record.digest.as_deref().unwrap_or(""),
+                    ms = e.record.duration_ms,
+                    "reloaded"
+                ),
+            }
+        }
+        self.current.store(Arc::new(Snapshot {
+            config,
+            config_reload,
+            metrics,
+            generation: old.generation + 1,
+        }));
+        events
+    }
+
+    fn reload_config(&self) -> Result<Config, String> {
+        let config = Config::load(&self.config_path).map_err(|e| e.to_string())?;
+        if load::runtime_options(&config).fuel && !self.runtime.options().fuel {
+            return Err(
+                "a metric now has a fuel limit, which needs a restart (the engine was started \
+                 without fuel metering)"
+                    .into(),
+            );
+        }
+        Ok(config)
+    }
+}
+
+/// Loads, instantiates and configures one metric; the started instance goes
+/// into the pool so the first request does not pay for it.
+fn build(
+    runtime: &Arc<Runtime>,
+    cache: &CompileCache,
+    config: &Config,
+    m: &MetricConfig,
+    plugins: &mut HashMap<PathBuf, Result<Arc<Plugin>, String>>,
+) -> Result<Arc<LiveMetric>, String> {
+    let plugin = plugins
+        .entry(m.path.clone())
+        .or_insert_with(|| {
+            Plugin::load(runtime, cache, &m.path)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .clone()?;
+    let spec = Arc::new(MetricSpec {
+        name: m.instance_name(),
+        plugin,
+        config: m.config_json(),
+        limits: config.limits_for(m),
+        grants: m.grants.clone(),
+        when: m.when.clone(),
+    });
+    let mut instance = MetricInstance::new(spec.clone());
+    instance
+        .start()
+        .map_err(|f| format!("{}: {}", f.status, f.message))?;
+    Ok(Arc::new(LiveMetric {
+        spec,
+        source: m.clone(),
+        loaded_at: SystemTime::now(),
+        idle: Mutex::new(vec![instance]),
+    }))
+}
+
+fn entry(
+    m: &MetricConfig,
+    config: &Config,
+    live: Option<Arc<LiveMetric>>,
+    status: MetricStatus,
+    last_reload: ReloadRecord,
+) -> MetricEntry {
+    MetricEntry {
+        name: m.instance_name(),
+        path: m.path.clone(),
+        live,
+        status,
+        last_reload,
+        source: m.clone(),
+        limits: config.limits_for(m),
+    }
+}
+
+fn record(
+    result: ReloadResult,
+    live: Option<&Arc<LiveMetric>>,
+    error: Option<String>,
+    started: Instant,
+) -> ReloadRecord {
+    ReloadRecord {
+        result,
+        at: SystemTime::now(),
+        digest: live.map(|l| l.spec.plugin.digest.clone()),
+        error,
+        duration_ms: started.elapsed().as_secs_f64() * 1e3,
+    }
+}
