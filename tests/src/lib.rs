@@ -154,3 +154,175 @@ pub fn metric_toml(name: &str, package: &str, extra: &str) -> String {
         wasm(package).display().to_string()
     )
 }
+
+/// A copy of a component with a custom section appended: still the same
+/// metric, but a new digest (how the reload tests make "new versions").
+pub fn with_custom_section(component: &[u8], payload: &str) -> Vec<u8> {
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"caliper-test-version";
+    let mut body = Vec::new();
+    leb128(name.len(), &mut body);
+    body.extend_from_slice(name);
+    body.extend_from_slice(payload.as_bytes());
+    let mut out = component.to_vec();
+    out.push(0); // custom section id
+    leb128(body.len(), &mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// `promtool` from the Debian package `prometheus` (`.ci/run` installs it).
+pub fn promtool() -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("promtool"))
+            .find(|p| p.is_file())
+    });
+    found.expect("promtool not found: install the Debian package `prometheus` (.ci/run does)")
+}
+
+/// A running `caliper serve`, stopped (SIGTERM) when dropped.
+pub struct Server {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    agent: ureq::Agent,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+/// An HTTP response: status and body.
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Body text.
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl Server {
+    /// Starts `caliper serve -c caliper.toml --bind 127.0.0.1:0 ARGS` in
+    /// `scratch` and waits until it listens.
+    pub fn start(scratch: &Scratch, args: &[&str]) -> Server {
+        use std::io::{BufRead, BufReader, Read};
+        let mut child = scratch
+            .caliper()
+            .args(["serve", "-c", "caliper.toml", "--bind", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting caliper serve");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        {
+            let mut pipe = child.stderr.take().unwrap();
+            let stderr = stderr.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    stderr
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Some(base) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.wait();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            panic!(
+                "caliper serve did not start: {line}\n{}",
+                stderr.lock().unwrap()
+            );
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .build()
+            .into();
+        Server {
+            base: base.to_owned(),
+            child,
+            agent,
+            stderr,
+        }
+    }
+
+    /// What the server logged so far.
+    pub fn logs(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Reply {
+        let mut r = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        Reply {
+            status: r.status().as_u16(),
+            body: r.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+
+    /// `POST path` with a body.
+    pub fn post(&self, path: &str, body: &str) -> Reply {
+        let mut r = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .send(body)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        Reply {
+            status: r.status().as_u16(),
+            body: r.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+
+    /// Sends SIGTERM and waits; returns the exit code and the logs.
+    pub fn stop(mut self) -> (i32, String) {
+        let code = self.terminate();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        (code, self.logs())
+    }
+
+    fn terminate(&mut self) -> i32 {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().map_or(-1, |s| s.code().unwrap_or(-1))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.terminate();
+        }
+    }
+}

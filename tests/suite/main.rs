@@ -4,4 +4,5 @@
 mod cli;
 mod dataset;
 mod hostile;
+mod serve;
 mod standard_metrics;
