@@ -106,6 +106,14 @@ pub fn run(
     let queued = ingest.depth();
     tracing::info!(queued, "draining the ingest queue");
     ingest.drain();
+    let count = |result: &str| telemetry.ingest.with_label_values(&[result]).get();
+    tracing::info!(
+        accepted = count("accepted"),
+        scored = count("scored"),
+        rejected = count("rejected"),
+        sampled_out = count("sampled_out"),
+        "ingest queue drained"
+    );
     stop.store(true, Ordering::SeqCst);
     if let Some(w) = watcher {
         let _ = w.join();

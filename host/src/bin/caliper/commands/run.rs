@@ -4,17 +4,23 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use caliper_host::config::Config;
 use caliper_host::dataset::{self, ReadStats};
 use caliper_host::gate::{self, GateResult};
 use caliper_host::report::{MetricReport, RunReport};
 use caliper_host::runner::{self, RunOptions, Stop};
+use caliper_host::watch::FileWatcher;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Exit, Global, load_config};
+
+/// Quiet time after a change before `--watch` runs again (an editor or a
+/// build may write several files).
+const WATCH_DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// Score a dataset (JSONL or CSV) with every metric in the config.
 ///
@@ -33,6 +39,7 @@ use super::{Exit, Global, load_config};
 ///   caliper run chats.jsonl
 ///   caliper run chats.jsonl -o results.jsonl --summary summary.json
 ///   caliper run chats.csv --group-by model --metric language-match
+///   caliper run chats.jsonl --watch     # re-run on every rebuild of a metric
 #[derive(Args)]
 pub struct RunCommand {
     /// Dataset: JSONL (one sample per line) or CSV; `-` reads stdin.
@@ -66,6 +73,11 @@ pub struct RunCommand {
     /// Never draw a progress bar (it is drawn only on a terminal anyway).
     #[arg(long)]
     no_progress: bool,
+    /// After the run, watch the config, its metric files and the dataset,
+    /// and run again whenever one changes (the authoring loop; Ctrl-C ends
+    /// it). A failing run is reported and watching goes on.
+    #[arg(short, long)]
+    watch: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -128,6 +140,45 @@ impl RunCommand {
                 eprintln!("\ninterrupted: finishing samples in flight (Ctrl-C again to abort)");
             });
         }
+        if !self.watch {
+            return self.run_once(global, &cancel);
+        }
+        if self.dataset == Path::new("-") {
+            anyhow::bail!("--watch needs a dataset file (it re-reads it on every run), not stdin");
+        }
+        let mut watcher = FileWatcher::new().context("cannot watch files")?;
+        loop {
+            let exit = match self.run_once(global, &cancel) {
+                Ok(exit) => exit,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    Exit::Error
+                }
+            };
+            if exit == Exit::Interrupted || cancel.load(Ordering::SeqCst) {
+                return Ok(Exit::Interrupted);
+            }
+            let mut files = vec![self.config.clone(), self.dataset.clone()];
+            if let Ok(config) = Config::load(&self.config) {
+                files.extend(config.metrics.into_iter().map(|m| m.path));
+            }
+            eprintln!(
+                "watching {} files for changes (Ctrl-C to stop)",
+                files.len()
+            );
+            watcher.set_files(files);
+            let stop = || cancel.load(Ordering::SeqCst);
+            let Some(changed) = watcher.wait(WATCH_DEBOUNCE, &stop) else {
+                return Ok(Exit::Interrupted);
+            };
+            let mut names: Vec<String> = changed.iter().map(|p| p.display().to_string()).collect();
+            names.sort();
+            eprintln!("changed: {}; running again", names.join(", "));
+        }
+    }
+
+    /// One run: load, score, write outputs, check gates.
+    fn run_once(&self, global: &Global, cancel: &Arc<AtomicBool>) -> Result<Exit> {
         let loaded = load_config(global, &self.config, &self.metrics)?;
         let config = loaded.config;
         let specs = loaded.specs;
@@ -167,7 +218,7 @@ impl RunCommand {
             jobs: self.jobs.unwrap_or(RunOptions::default().jobs),
             strict: self.strict,
             group_by: self.group_by.clone(),
-            cancel,
+            cancel: cancel.clone(),
         };
 
         let bar = progress_bar(size, self.no_progress || global.quiet);
