@@ -109,6 +109,10 @@ say "caliper-bench compare: native vs wasm, $REPEAT rounds, -j $JOBS"
 "$BENCH" compare "$DATA" -c "$CONFIG" -j "$JOBS" --repeat "$REPEAT" --calls --json "$OUT/compare.json" \
     | tee "$OUT/compare.txt"
 
+say "caliper-bench serve: guardrail latency, throughput, hot-reload time"
+"$BENCH" serve "$DATA" -c "$CONFIG" --caliper "$CALIPER" --json "$OUT/serve.json" \
+    | tee "$OUT/serve.txt"
+
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 
 say "summary ($OUT/summary.md)"

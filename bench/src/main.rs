@@ -9,6 +9,7 @@ mod measure;
 mod native;
 mod report;
 mod samples;
+mod serve;
 mod wasm;
 
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ use clap::{Args, Parser, Subcommand};
 ///
 ///   caliper-bench wasm target/bench/bench.jsonl -c bench/caliper.toml --json wasm.json
 ///
+///   caliper-bench serve target/bench/bench.jsonl -c bench/caliper.toml
+///
 /// `bench/run.sh` builds everything, generates the dataset and runs this
 /// next to `caliper run` and the Python baseline.
 #[derive(Parser)]
@@ -57,6 +60,8 @@ enum Command {
     Native(Opts),
     /// Only the Wasm side (through caliper_host).
     Wasm(Opts),
+    /// The live service: guardrail latency, throughput, hot-reload time.
+    Serve(serve::ServeOpts),
 }
 
 /// What every subcommand takes.
@@ -120,6 +125,15 @@ fn main() -> ExitCode {
         Command::Compare(o) => (o, Sides::Both),
         Command::Native(o) => (o, Sides::Native),
         Command::Wasm(o) => (o, Sides::Wasm),
+        Command::Serve(o) => {
+            return match serve::run(&o) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
     };
     match execute(&opts, sides) {
         Ok(()) => ExitCode::SUCCESS,

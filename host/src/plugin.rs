@@ -135,6 +135,34 @@ pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// A copy of a component (or module) with a custom section appended. Custom
+/// sections do not change what the code does, so this is how metadata rides
+/// inside a `.wasm` (and how tests and benchmarks make a new digest of the
+/// same metric).
+pub fn append_custom_section(wasm: &[u8], name: &str, payload: &[u8]) -> Vec<u8> {
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut body = Vec::with_capacity(name.len() + payload.len() + 5);
+    leb128(name.len(), &mut body);
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(payload);
+    let mut out = Vec::with_capacity(wasm.len() + body.len() + 6);
+    out.extend_from_slice(wasm);
+    out.push(0); // custom section id
+    leb128(body.len(), &mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
 impl Plugin {
     /// Loads the component at `path`.
     pub fn load(

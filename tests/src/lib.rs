@@ -158,27 +158,7 @@ pub fn metric_toml(name: &str, package: &str, extra: &str) -> String {
 /// A copy of a component with a custom section appended: still the same
 /// metric, but a new digest (how the reload tests make "new versions").
 pub fn with_custom_section(component: &[u8], payload: &str) -> Vec<u8> {
-    fn leb128(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    let name = b"caliper-test-version";
-    let mut body = Vec::new();
-    leb128(name.len(), &mut body);
-    body.extend_from_slice(name);
-    body.extend_from_slice(payload.as_bytes());
-    let mut out = component.to_vec();
-    out.push(0); // custom section id
-    leb128(body.len(), &mut out);
-    out.extend_from_slice(&body);
-    out
+    caliper_host::plugin::append_custom_section(component, "caliper-test", payload.as_bytes())
 }
 
 /// `promtool` from the Debian package `prometheus` (`.ci/run` installs it).
