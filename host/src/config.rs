@@ -18,6 +18,7 @@
 //! stage = "gate"                           # shadow | alert | gate
 //! failure_mode = "fail_closed"             # guardrail: an error blocks
 //! alert = { max_fail_rate = 0.02, for = "10m" }
+//! examples = "cases/language.jsonl"        # must all pass to load / reload
 //!
 //! [serve]                      # optional: `caliper serve` settings
 //! bind = "127.0.0.1:7878"
@@ -231,6 +232,10 @@ pub struct MetricConfig {
     /// Alert-rule thresholds.
     #[serde(default)]
     pub alert: Option<AlertConfig>,
+    /// Labelled examples (JSONL, see [`crate::cases`]) the metric must get
+    /// right to be loaded, at start and at every hot reload.
+    #[serde(default)]
+    pub examples: Option<PathBuf>,
 }
 
 impl MetricConfig {
@@ -337,6 +342,11 @@ impl Config {
         for m in &mut config.metrics {
             if m.path.is_relative() {
                 m.path = base.join(&m.path);
+            }
+            if let Some(examples) = &mut m.examples
+                && examples.is_relative()
+            {
+                *examples = base.join(&*examples);
             }
             let name = m.instance_name();
             if !seen.insert(name.clone()) {

@@ -23,6 +23,7 @@
 pub mod alerts;
 mod bindings;
 pub mod cache;
+pub mod cases;
 pub mod config;
 pub mod dataset;
 pub mod engine;

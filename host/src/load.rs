@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cache::CompileCache;
-use crate::config::Config;
+use crate::config::{Config, MetricConfig};
 use crate::engine::{Runtime, RuntimeOptions};
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
@@ -57,6 +57,26 @@ pub fn compile_cache(config: &Config) -> CompileCache {
     }
 }
 
+/// Proves a configured metric works before it is used: starts an instance
+/// with its config (a rejected config or a trap at start is an error) and
+/// runs its labelled examples, if it has any. Returns the started instance.
+pub fn validate(spec: &Arc<MetricSpec>, m: &MetricConfig) -> Result<MetricInstance, String> {
+    let mut instance = MetricInstance::new(spec.clone());
+    instance.start().map_err(|f| f.message)?;
+    if let Some(path) = &m.examples {
+        let cases = crate::cases::load(path).map_err(|e| format!("examples: {e}"))?;
+        let mismatches = crate::cases::check(spec, &cases);
+        if !mismatches.is_empty() {
+            return Err(format!(
+                "{} ({})",
+                crate::cases::report(&mismatches, cases.len()),
+                path.display()
+            ));
+        }
+    }
+    Ok(instance)
+}
+
 /// Loads and validates every metric of `config`. Returns every failure, not
 /// just the first, so one run of `caliper list` shows all problems.
 pub fn load_metrics(
@@ -101,11 +121,11 @@ pub fn load_metrics(
             grants: m.grants.clone(),
             when: m.when.clone(),
         });
-        if let Err(failure) = MetricInstance::new(spec.clone()).start() {
+        if let Err(message) = validate(&spec, m) {
             errors.push(MetricLoadError::Start {
                 metric,
                 path: m.path.clone(),
-                message: failure.message,
+                message,
             });
             continue;
         }

@@ -198,10 +198,14 @@ impl Snapshot {
         self.metrics.iter().find(|m| m.name == name)
     }
 
-    /// Files whose changes matter: the config and every metric's component.
+    /// Files whose changes matter: the config, every metric's component and
+    /// examples.
     pub fn watched_files(&self, config_path: &Path) -> Vec<PathBuf> {
         let mut files = vec![config_path.to_owned()];
-        files.extend(self.config.metrics.iter().map(|m| m.path.clone()));
+        for m in &self.config.metrics {
+            files.push(m.path.clone());
+            files.extend(m.examples.clone());
+        }
         files
     }
 }
@@ -327,7 +331,10 @@ impl Registry {
             let name = m.instance_name();
             let prev = old.get(&name);
             let unaffected = prev.is_some_and(|p| {
-                p.source == *m && p.limits == config.limits_for(m) && !changed.contains(&m.path)
+                p.source == *m
+                    && p.limits == config.limits_for(m)
+                    && !changed.contains(&m.path)
+                    && !m.examples.as_ref().is_some_and(|e| changed.contains(e))
             });
             if let (true, Some(prev)) = (unaffected, prev) {
                 metrics.push(prev.clone());
@@ -415,8 +422,9 @@ impl Registry {
     }
 }
 
-/// Loads, instantiates and configures one metric; the started instance goes
-/// into the pool so the first request does not pay for it.
+/// Loads, instantiates and configures one metric and runs its examples; the
+/// started instance goes into the pool so the first request does not pay
+/// for it.
 fn build(
     runtime: &Arc<Runtime>,
     cache: &CompileCache,
@@ -440,10 +448,7 @@ fn build(
         grants: m.grants.clone(),
         when: m.when.clone(),
     });
-    let mut instance = MetricInstance::new(spec.clone());
-    instance
-        .start()
-        .map_err(|f| format!("{}: {}", f.status, f.message))?;
+    let instance = load::validate(&spec, m)?;
     Ok(Arc::new(LiveMetric {
         spec,
         source: m.clone(),

@@ -771,3 +771,61 @@ fn run_watch_runs_again_when_a_metric_changes() {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("running again"), "{stderr}");
 }
+
+#[test]
+fn a_version_that_fails_its_examples_is_refused_and_the_old_one_keeps_serving() {
+    let s = Scratch::new();
+    s.jsonl(
+        "len-cases.jsonl",
+        &[
+            json!({"name": "short answer", "sample": {"output": "one two"}, "expect": {"outcome": "pass", "value": 2}}),
+            json!({"name": "rambling", "sample": {"output": "one two three four five six seven"}, "expect": {"outcome": "fail"}}),
+        ],
+    );
+    let config = metric_toml(
+        "len",
+        "response-length",
+        "config = { unit = \"words\", min = 1, max = 5 }\nexamples = \"len-cases.jsonl\"",
+    );
+    s.write("caliper.toml", &config);
+    s.run(&["list"]).expect_code(0);
+    let server = Server::start(&s, &[]);
+    assert_eq!(metric_view(&server, "len")["status"], "serving");
+
+    // A config under which "one two" no longer passes is refused.
+    let broken = config.replace("max = 5", "max = 1");
+    replace_file(&s.path().join("caliper.toml"), broken.as_bytes(), true);
+    wait_for(Duration::from_secs(10), || {
+        metric_view(&server, "len")["status"] == "stale"
+    })
+    .unwrap_or_else(|| panic!("not refused: {}", metric_view(&server, "len")));
+    let error = metric_view(&server, "len")["last_reload"]["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(error.contains("fails 1 of its 2 examples"), "{error}");
+    assert!(
+        error.contains("short answer: outcome fail (expected pass)"),
+        "{error}"
+    );
+    // Still the old config: three words pass.
+    let v = server
+        .post(
+            "/v1/evaluate",
+            &json!({"sample": {"output": "one two three"}}).to_string(),
+        )
+        .json();
+    assert_eq!(v["results"][0]["outcome"], "pass", "{v}");
+
+    // The same refusal at load time, naming the metric.
+    s.write("caliper.toml", &broken);
+    let run = s.run(&["list"]).expect_code(2);
+    assert!(run.stderr().contains("metric `len`"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("fails 1 of its 2 examples"),
+        "{}",
+        run.stderr()
+    );
+    let (code, logs) = server.stop();
+    assert_eq!(code, 0, "{logs}");
+}

@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use caliper_host::cases::Expect;
+use caliper_host::outcome::Evaluation;
 use caliper_tests::{Scratch, wasm};
 use serde_json::{Value, json};
 
@@ -111,38 +113,10 @@ fn every_standard_metric_passes_its_labelled_cases() {
     let mut failures = Vec::new();
     for (case, result) in cases.iter().zip(&results) {
         assert_eq!(result["metric"], case.instance.as_str());
-        let mut problems = Vec::new();
-        if result["outcome"] != case.expect["outcome"] {
-            problems.push(format!(
-                "outcome {} (expected {})",
-                result["outcome"], case.expect["outcome"]
-            ));
-        }
-        if let Some(v) = case.expect.get("value") {
-            let got = result["value"].as_f64();
-            let want = v.as_f64();
-            let close = match (got, want) {
-                (Some(g), Some(w)) => (g - w).abs() < 1e-6,
-                (None, None) => true,
-                _ => false,
-            };
-            if !close {
-                problems.push(format!("value {} (expected {v})", result["value"]));
-            }
-        }
-        if let Some(Value::Object(labels)) = case.expect.get("labels") {
-            for (k, v) in labels {
-                if result["labels"][k] != *v {
-                    problems.push(format!("label {k}={} (expected {v})", result["labels"][k]));
-                }
-            }
-        }
-        if let Some(needle) = case.expect.get("reason_contains").and_then(Value::as_str) {
-            let reason = result["reason"].as_str().unwrap_or_default();
-            if !reason.contains(needle) {
-                problems.push(format!("reason {reason:?} lacks {needle:?}"));
-            }
-        }
+        let expect: Expect = serde_json::from_value(case.expect.clone())
+            .unwrap_or_else(|e| panic!("{} / {}: bad expect: {e}", case.plugin, case.name));
+        let evaluation: Evaluation = serde_json::from_value(result.clone()).unwrap();
+        let problems = expect.mismatches(&evaluation);
         if !problems.is_empty() {
             failures.push(format!(
                 "{} / {}: {}",

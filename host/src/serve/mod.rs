@@ -71,12 +71,16 @@ pub fn run(
 
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = if options.watch {
+        // Watching starts before the listener, so no change after
+        // "listening" can be missed.
+        let mut watcher = FileWatcher::new().context("cannot watch files for hot reload")?;
+        watcher.set_files(registry.watched_files());
         let (registry, telemetry, stop) = (registry.clone(), telemetry.clone(), stop.clone());
         let debounce = Duration::from_millis(serve.reload_debounce_ms);
         Some(
             std::thread::Builder::new()
                 .name("caliper-watch".into())
-                .spawn(move || watch_and_reload(&registry, &telemetry, debounce, &stop))?,
+                .spawn(move || watch_and_reload(watcher, &registry, &telemetry, debounce, &stop))?,
         )
     } else {
         None
@@ -126,25 +130,20 @@ pub fn run(
 /// The watcher thread: waits for changes to the config or a metric file and
 /// reloads what changed.
 fn watch_and_reload(
+    mut watcher: FileWatcher,
     registry: &Registry,
     telemetry: &Telemetry,
     debounce: Duration,
     stop: &AtomicBool,
 ) {
-    let mut watcher = match FileWatcher::new() {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::error!("hot reload is off: cannot watch files: {e}");
-            return;
-        }
-    };
     loop {
-        watcher.set_files(registry.watched_files());
         let Some(changed) = watcher.wait(debounce, &|| stop.load(Ordering::SeqCst)) else {
             return;
         };
         let events = registry.reload(&changed);
         telemetry.record_reloads(&events);
+        // The config may now name other files.
+        watcher.set_files(registry.watched_files());
     }
 }
 

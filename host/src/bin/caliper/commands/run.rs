@@ -148,6 +148,14 @@ impl RunCommand {
         }
         let mut watcher = FileWatcher::new().context("cannot watch files")?;
         loop {
+            // Watch before running, so that a change during the run (or
+            // right after it) triggers the next one instead of being missed.
+            let mut files = vec![self.config.clone(), self.dataset.clone()];
+            if let Ok(config) = Config::load(&self.config) {
+                files.extend(config.metrics.into_iter().map(|m| m.path));
+            }
+            let watched = files.len();
+            watcher.set_files(files);
             let exit = match self.run_once(global, &cancel) {
                 Ok(exit) => exit,
                 Err(e) => {
@@ -158,15 +166,7 @@ impl RunCommand {
             if exit == Exit::Interrupted || cancel.load(Ordering::SeqCst) {
                 return Ok(Exit::Interrupted);
             }
-            let mut files = vec![self.config.clone(), self.dataset.clone()];
-            if let Ok(config) = Config::load(&self.config) {
-                files.extend(config.metrics.into_iter().map(|m| m.path));
-            }
-            eprintln!(
-                "watching {} files for changes (Ctrl-C to stop)",
-                files.len()
-            );
-            watcher.set_files(files);
+            eprintln!("watching {watched} files for changes (Ctrl-C to stop)");
             let stop = || cancel.load(Ordering::SeqCst);
             let Some(changed) = watcher.wait(WATCH_DEBOUNCE, &stop) else {
                 return Ok(Exit::Interrupted);
