@@ -773,7 +773,8 @@ fn run_watch_runs_again_when_a_metric_changes() {
 }
 
 #[test]
-fn a_version_that_fails_its_examples_is_refused_and_the_old_one_keeps_serving() {
+fn a_version_that_fails_its_examples_or_rejects_its_config_is_refused_and_the_old_one_keeps_serving()
+ {
     let s = Scratch::new();
     s.jsonl(
         "len-cases.jsonl",
@@ -816,6 +817,17 @@ fn a_version_that_fails_its_examples_is_refused_and_the_old_one_keeps_serving() 
         )
         .json();
     assert_eq!(v["results"][0]["outcome"], "pass", "{v}");
+
+    // A config the metric rejects is refused too.
+    let rejected = config.replace("unit = \"words\"", "unit = \"bananas\"");
+    replace_file(&s.path().join("caliper.toml"), rejected.as_bytes(), true);
+    wait_for(Duration::from_secs(10), || {
+        metric_view(&server, "len")["last_reload"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("rejected its config"))
+    })
+    .unwrap_or_else(|| panic!("bad config not refused: {}", metric_view(&server, "len")));
+    assert_eq!(metric_view(&server, "len")["status"], "stale");
 
     // The same refusal at load time, naming the metric.
     s.write("caliper.toml", &broken);
