@@ -19,6 +19,7 @@
 //! failure_mode = "fail_closed"             # guardrail: an error blocks
 //! alert = { max_fail_rate = 0.02, for = "10m" }
 //! examples = "cases/language.jsonl"        # must all pass to load / reload
+//! regression = { max_drop = 0.02, alpha = 0.05 }  # `caliper compare` gate
 //!
 //! [serve]                      # optional: `caliper serve` settings
 //! bind = "127.0.0.1:7878"
@@ -232,6 +233,9 @@ pub struct MetricConfig {
     /// Alert-rule thresholds.
     #[serde(default)]
     pub alert: Option<AlertConfig>,
+    /// Regression gate of `caliper compare`.
+    #[serde(default)]
+    pub regression: Option<RegressionGate>,
     /// Labelled examples (JSONL, see [`crate::cases`]) the metric must get
     /// right to be loaded, at start and at every hot reload.
     #[serde(default)]
@@ -275,6 +279,30 @@ pub struct Gate {
     /// Pass the gate when no sample was applicable (default: fail, since a
     /// metric that never ran proves nothing).
     pub allow_empty: bool,
+}
+
+/// The regression gate of `caliper compare`: fails when the pass rate on
+/// the matched samples drops by more than `max_drop` **and** the drop is
+/// significant (exact McNemar test, p < `alpha`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegressionGate {
+    /// Tolerated drop of the pass rate, as a fraction (0.02 = 2 points).
+    pub max_drop: f64,
+    /// Significance level.
+    pub alpha: f64,
+    /// Pass when no sample is applicable on both sides.
+    pub allow_empty: bool,
+}
+
+impl Default for RegressionGate {
+    fn default() -> Self {
+        RegressionGate {
+            max_drop: 0.0,
+            alpha: 0.05,
+            allow_empty: false,
+        }
+    }
 }
 
 /// A configuration error, with the file it came from.
@@ -367,6 +395,13 @@ impl Config {
                         )));
                     }
                 }
+            }
+            if let Some(r) = &m.regression
+                && !((0.0..=1.0).contains(&r.max_drop) && r.alpha > 0.0 && r.alpha < 1.0)
+            {
+                return Err(invalid(format!(
+                    "metric `{name}`: regression.max_drop must be a fraction in [0, 1] and alpha in (0, 1)"
+                )));
             }
             if let Some(alert) = &m.alert {
                 for (key, v) in [

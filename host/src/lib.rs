@@ -24,6 +24,7 @@ pub mod alerts;
 mod bindings;
 pub mod cache;
 pub mod cases;
+pub mod compare;
 pub mod config;
 pub mod dataset;
 pub mod engine;
@@ -39,6 +40,7 @@ pub mod runner;
 pub mod sample;
 pub mod sandbox;
 pub mod serve;
+pub mod stats;
 pub mod summary;
 pub mod watch;
 

@@ -2,6 +2,7 @@
 //! with real components built from source by `build.rs`.
 
 mod cli;
+mod compare;
 mod dataset;
 mod hostile;
 mod serve;

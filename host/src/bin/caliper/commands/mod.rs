@@ -2,6 +2,7 @@
 //! exit codes, loading a config.
 
 mod alerts;
+mod compare;
 mod inspect;
 mod list;
 mod run;
@@ -27,6 +28,7 @@ use clap::{Args, Parser, Subcommand};
 ///   caliper list                        # what the config resolves to
 ///   caliper run data.jsonl -o out.jsonl # score a dataset, gate CI on it
 ///   caliper inspect metric.wasm         # what a component says it is
+///   caliper compare before.jsonl after.jsonl  # what got worse, with statistics
 ///   caliper serve                       # live service, hot reload, /metrics
 ///   caliper alerts -o rules.yml         # Prometheus rules from the thresholds
 ///
@@ -65,6 +67,7 @@ pub enum Command {
     Serve(serve::ServeCommand),
     Inspect(inspect::InspectCommand),
     List(list::ListCommand),
+    Compare(compare::CompareCommand),
     Alerts(alerts::AlertsCommand),
 }
 
@@ -76,6 +79,7 @@ impl Command {
             Command::List(c) => c.execute(global),
             Command::Serve(c) => c.execute(global),
             Command::Alerts(c) => c.execute(),
+            Command::Compare(c) => c.execute(),
         }
     }
 

@@ -1,0 +1,150 @@
+//! `caliper compare`: before/after statistics and regression gates.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use caliper_host::compare::{self, CompareOptions, ResultSet, SampleTexts};
+use caliper_host::config::Config;
+use clap::{Args, ValueEnum};
+
+use super::Exit;
+
+/// Compare two runs of the same metrics on the same samples: what got worse?
+///
+/// BASELINE and CANDIDATE are results files of `caliper run -o` (before and
+/// after a prompt or model change). Evaluations are matched by metric and
+/// sample id. Per metric: pass rates with Wilson intervals, the pass-rate
+/// change on matched samples with a seeded paired bootstrap interval, the
+/// exact McNemar test of regressed vs fixed samples, the mean value change,
+/// and the flipped samples (regressions first) with their reasons, and with
+/// inputs and outputs when --baseline-data/--candidate-data are given.
+///
+/// Regression gates come from `regression = { max_drop, alpha }` of each
+/// [[metric]] in the config: a gate fails when the pass rate drops by more
+/// than max_drop AND the drop is significant. Exit code 1 when one fails.
+///
+/// Examples:
+///
+///   caliper run chats.jsonl -o before.jsonl        # on main
+///   caliper run chats-new.jsonl -o after.jsonl     # with the new prompt
+///   caliper compare before.jsonl after.jsonl
+///   caliper compare before.jsonl after.jsonl --format markdown > comment.md
+#[derive(Args)]
+pub struct CompareCommand {
+    /// Results of the baseline run (JSONL from `caliper run -o`).
+    #[arg(value_name = "BASELINE")]
+    baseline: PathBuf,
+    /// Results of the candidate run.
+    #[arg(value_name = "CANDIDATE")]
+    candidate: PathBuf,
+    /// Config with the regression gates and the dataset mapping [default:
+    /// caliper.toml when it exists].
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The baseline's dataset, to show inputs and outputs of flipped samples.
+    #[arg(long, value_name = "FILE")]
+    baseline_data: Option<PathBuf>,
+    /// The candidate's dataset.
+    #[arg(long, value_name = "FILE")]
+    candidate_data: Option<PathBuf>,
+    /// How to print the comparison.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Also write the comparison as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write it as Markdown (for a pull-request comment).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Flipped samples listed per metric.
+    #[arg(long, default_value_t = 20)]
+    top: usize,
+    /// Confidence level of the intervals.
+    #[arg(long, default_value_t = 0.95)]
+    confidence: f64,
+    /// Seed of the bootstrap (same seed, same intervals).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// A table for the terminal.
+    Table,
+    /// Markdown.
+    Markdown,
+    /// JSON.
+    Json,
+}
+
+impl CompareCommand {
+    pub fn execute(self) -> Result<Exit> {
+        if !(self.confidence > 0.0 && self.confidence < 1.0) {
+            anyhow::bail!("--confidence must be between 0 and 1, e.g. 0.95");
+        }
+        let config = match &self.config {
+            Some(path) => Some(Config::load(path)?),
+            None if Path::new("caliper.toml").exists() => {
+                Some(Config::load(Path::new("caliper.toml"))?)
+            }
+            None => None,
+        };
+        let baseline = ResultSet::read(&self.baseline)?;
+        let candidate = ResultSet::read(&self.candidate)?;
+        let mapping = config.clone().unwrap_or_default();
+        let texts = SampleTexts {
+            baseline: read_texts(self.baseline_data.as_deref(), &mapping)?,
+            candidate: read_texts(self.candidate_data.as_deref(), &mapping)?,
+        };
+        let options = CompareOptions {
+            confidence: self.confidence,
+            seed: self.seed,
+            top: self.top,
+            ..CompareOptions::default()
+        };
+        let mut comparison = compare::compare(&baseline, &candidate, &texts, &options);
+        if comparison.metrics.is_empty() {
+            anyhow::bail!(
+                "{} and {} have no metric in common",
+                self.baseline.display(),
+                self.candidate.display()
+            );
+        }
+        if let Some(config) = &config {
+            compare::apply_gates(&mut comparison, config);
+        }
+        if let Some(path) = &self.json {
+            let text = serde_json::to_string_pretty(&comparison)? + "\n";
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        if let Some(path) = &self.markdown {
+            std::fs::write(path, compare::markdown(&comparison, self.top))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        match self.format {
+            Format::Table => print!("{}", compare::table(&comparison)),
+            Format::Markdown => print!("{}", compare::markdown(&comparison, self.top)),
+            Format::Json => println!("{}", serde_json::to_string_pretty(&comparison)?),
+        }
+        for g in comparison.gates.iter().filter(|g| !g.passed) {
+            eprintln!("regression: {}: {}", g.metric, g.message);
+        }
+        Ok(if comparison.passed {
+            Exit::Success
+        } else {
+            Exit::GateFailed
+        })
+    }
+}
+
+fn read_texts(
+    path: Option<&Path>,
+    config: &Config,
+) -> Result<std::collections::HashMap<String, (String, String)>> {
+    match path {
+        Some(p) => compare::sample_texts(p, config)
+            .with_context(|| format!("reading dataset {}", p.display())),
+        None => Ok(Default::default()),
+    }
+}

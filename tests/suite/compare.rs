@@ -1,0 +1,236 @@
+//! `caliper compare`: a crafted before/after pair of datasets where the
+//! regression is known, through `caliper run` and `caliper compare`.
+
+use caliper_tests::{Scratch, metric_toml};
+use serde_json::{Value, json};
+
+const GERMAN: &[&str] = &[
+    "Ihr Konto wurde heute freigeschaltet und ist sofort nutzbar.",
+    "Die Überweisung wird innerhalb von zwei Werktagen ausgeführt.",
+    "Sie können Ihre Karte jederzeit in der App sperren lassen.",
+    "Unsere Filiale ist montags bis freitags von neun bis achtzehn Uhr geöffnet.",
+    "Der Zinssatz für Ihr Sparkonto beträgt derzeit zwei Prozent.",
+];
+const ENGLISH: &str = "Your account was activated today and can be used right away by you.";
+
+/// 40 German questions. Before: all answered in German, in few words. After:
+/// samples 0..12 answered in English (a real regression), samples 20, 21
+/// answered at length (two regressions of the length metric: too few to be
+/// significant).
+fn datasets(s: &Scratch) {
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    for i in 0..40 {
+        let question =
+            format!("Können Sie mir bitte bei meiner Frage Nummer {i} zu meinem Konto helfen?");
+        let answer = GERMAN[i % GERMAN.len()];
+        let line =
+            |output: &str| json!({"id": format!("q{i}"), "input": question, "output": output});
+        before.push(line(answer));
+        after.push(if i < 12 {
+            line(ENGLISH)
+        } else if i == 20 || i == 21 {
+            line(&format!(
+                "{answer} {}",
+                "Außerdem gibt es viele weitere Details. ".repeat(5)
+            ))
+        } else {
+            line(answer)
+        });
+    }
+    s.jsonl("before.jsonl", &before);
+    s.jsonl("after.jsonl", &after);
+}
+
+#[test]
+fn compare_finds_the_known_regression_gates_on_it_and_lists_the_flips() {
+    let s = Scratch::new();
+    datasets(&s);
+    let config = [
+        metric_toml(
+            "lang",
+            "language-match",
+            "regression = { max_drop = 0.02, alpha = 0.05 }",
+        ),
+        metric_toml(
+            "length",
+            "response-length",
+            "config = { unit = \"words\", min = 1, max = 20 }\nregression = { max_drop = 0.02 }",
+        ),
+    ]
+    .concat();
+    s.write("caliper.toml", &config);
+    s.run(&["run", "before.jsonl", "-o", "r-before.jsonl"])
+        .expect_code(0);
+    s.run(&["run", "after.jsonl", "-o", "r-after.jsonl"])
+        .expect_code(0);
+
+    let run = s
+        .run(&[
+            "compare",
+            "r-before.jsonl",
+            "r-after.jsonl",
+            "--baseline-data",
+            "before.jsonl",
+            "--candidate-data",
+            "after.jsonl",
+            "--json",
+            "cmp.json",
+            "--markdown",
+            "cmp.md",
+        ])
+        .expect_code(1);
+    // One line per failing gate on stderr; the passing gate is not there.
+    let stderr = run.stderr();
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("regression: "))
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("regression: lang: pass rate -30.0 pts"),
+        "{stderr}"
+    );
+
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path().join("cmp.json")).unwrap()).unwrap();
+    let lang = &v["metrics"][0];
+    assert_eq!(lang["metric"], "lang");
+    assert_eq!(lang["matched"], 40);
+    assert_eq!(
+        lang["transitions"],
+        json!({"pass_pass": 28, "pass_fail": 12, "fail_pass": 0, "fail_fail": 0})
+    );
+    assert_eq!(lang["baseline"]["pass_rate"], 1.0);
+    assert_eq!(lang["candidate"]["pass_rate"], 0.7);
+    // Exact McNemar: 2 * 0.5^12.
+    assert!((lang["mcnemar_p"].as_f64().unwrap() - 2.0 * 0.5f64.powi(12)).abs() < 1e-12);
+    // Wilson 28/40; statsmodels proportion_confint(28, 40, method="wilson").
+    let ci = &lang["candidate"]["pass_rate_interval"];
+    assert!(
+        (ci["lo"].as_f64().unwrap() - 0.545_699_811_818_550_5).abs() < 1e-9,
+        "{ci}"
+    );
+    assert!(
+        (ci["hi"].as_f64().unwrap() - 0.819_251_547_702_534_8).abs() < 1e-9,
+        "{ci}"
+    );
+    let change = &lang["pass_rate_change_interval"];
+    assert!(
+        change["hi"].as_f64().unwrap() < 0.0 && change["lo"].as_f64().unwrap() > -0.6,
+        "{change}"
+    );
+    // The flips: the twelve English answers, with input, outputs and reason.
+    let flipped = lang["flipped"].as_array().unwrap();
+    assert_eq!(flipped.len(), 12);
+    let ids: Vec<&str> = flipped
+        .iter()
+        .map(|f| f["sample_id"].as_str().unwrap())
+        .collect();
+    for i in 0..12 {
+        assert!(ids.contains(&format!("q{i}").as_str()), "{ids:?}");
+    }
+    let f = &flipped[0];
+    assert_eq!(f["direction"], "regressed");
+    assert_eq!(f["candidate"]["output"], ENGLISH);
+    assert!(f["input"].as_str().unwrap().starts_with("Können Sie mir"));
+    assert!(
+        f["candidate"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("English"),
+        "{f}"
+    );
+
+    // Length: two regressions, beyond the tolerance but not significant.
+    let length = &v["metrics"][1];
+    assert_eq!(length["transitions"]["pass_fail"], 2);
+    assert!((length["mcnemar_p"].as_f64().unwrap() - 0.5).abs() < 1e-12);
+    let gates = v["gates"].as_array().unwrap();
+    assert_eq!(gates.len(), 2);
+    assert_eq!(gates[0]["passed"], false);
+    assert_eq!(gates[1]["passed"], true);
+    assert!(
+        gates[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not significant"),
+        "{}",
+        gates[1]
+    );
+
+    // The table and the Markdown name the regression and the flips.
+    assert!(run.stdout().contains("regressed q"), "{}", run.stdout());
+    let md = std::fs::read_to_string(s.path().join("cmp.md")).unwrap();
+    assert!(md.contains("**regression gate failed**"), "{md}");
+    assert!(md.contains("| lang | 100.0%"), "{md}");
+    assert!(md.contains("❌ `lang` regression"), "{md}");
+
+    // Comparing a run with itself: no change, gates hold, exit 0.
+    let same = s
+        .run(&[
+            "compare",
+            "r-before.jsonl",
+            "r-before.jsonl",
+            "--format",
+            "json",
+        ])
+        .expect_code(0);
+    let v: Value = serde_json::from_str(&same.stdout()).unwrap();
+    assert_eq!(v["metrics"][0]["pass_rate_change"], 0.0);
+    assert_eq!(v["metrics"][0]["mcnemar_p"], 1.0);
+    assert_eq!(v["passed"], true);
+}
+
+#[test]
+fn compare_reports_bad_files_and_unmatched_samples() {
+    let s = Scratch::new();
+    datasets(&s);
+    s.write("caliper.toml", &metric_toml("lang", "language-match", ""));
+    s.run(&["run", "before.jsonl", "-o", "r-before.jsonl"])
+        .expect_code(0);
+    // A candidate with the first 5 samples missing.
+    let text = std::fs::read_to_string(s.path().join("r-before.jsonl")).unwrap();
+    let partial: String = text.lines().skip(5).map(|l| format!("{l}\n")).collect();
+    s.write("r-partial.jsonl", &partial);
+    let run = s
+        .run(&["compare", "r-before.jsonl", "r-partial.jsonl"])
+        .expect_code(0);
+    assert!(
+        run.stdout()
+            .contains("lang: 5 samples only in the baseline, 0 only in the candidate"),
+        "{}",
+        run.stdout()
+    );
+
+    s.write(
+        "r-bad.jsonl",
+        &format!(
+            "{}not json\n",
+            text.lines().next().unwrap().to_owned() + "\n"
+        ),
+    );
+    let run = s
+        .run(&["compare", "r-before.jsonl", "r-bad.jsonl"])
+        .expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("r-bad.jsonl:2: not a caliper result line"),
+        "{}",
+        run.stderr()
+    );
+    let dup = format!("{0}\n{0}\n", text.lines().next().unwrap());
+    s.write("r-dup.jsonl", &dup);
+    let run = s
+        .run(&["compare", "r-before.jsonl", "r-dup.jsonl"])
+        .expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("r-dup.jsonl:2: sample `q0` has a second result"),
+        "{}",
+        run.stderr()
+    );
+}
