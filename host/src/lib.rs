@@ -30,6 +30,7 @@ pub mod dataset;
 pub mod engine;
 pub mod gate;
 pub mod instance;
+pub mod junit;
 pub mod load;
 pub mod metric;
 pub mod outcome;

@@ -306,3 +306,48 @@ impl Drop for Server {
         }
     }
 }
+
+/// One `<testcase>` of a JUnit XML file.
+#[derive(Debug)]
+pub struct JunitCase {
+    /// `classname` (the metric).
+    pub classname: String,
+    /// `name` (the check).
+    pub name: String,
+    /// The failure message, if it failed.
+    pub failure: Option<String>,
+}
+
+/// Parses a JUnit XML file (it must be well-formed, with consistent
+/// `tests`/`failures` counts on `<testsuite>`) and returns its test cases.
+pub fn junit_cases(path: &Path) -> Vec<JunitCase> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text)
+        .unwrap_or_else(|e| panic!("{} is not well-formed XML: {e}\n{text}", path.display()));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let suite = root
+        .children()
+        .find(|n| n.has_tag_name("testsuite"))
+        .expect("a <testsuite>");
+    let cases: Vec<JunitCase> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|c| JunitCase {
+            classname: c.attribute("classname").expect("classname").to_owned(),
+            name: c.attribute("name").expect("name").to_owned(),
+            failure: c
+                .children()
+                .find(|n| n.has_tag_name("failure"))
+                .map(|f| f.attribute("message").expect("failure message").to_owned()),
+        })
+        .collect();
+    let count = |attr: &str| suite.attribute(attr).and_then(|v| v.parse::<usize>().ok());
+    assert_eq!(count("tests"), Some(cases.len()), "{text}");
+    assert_eq!(
+        count("failures"),
+        Some(cases.iter().filter(|c| c.failure.is_some()).count()),
+        "{text}"
+    );
+    cases
+}

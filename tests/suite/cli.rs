@@ -133,6 +133,8 @@ fn the_example_config_runs_and_catches_the_german_chat_answered_in_english() {
             "out.jsonl",
             "--group-by",
             "model",
+            "--junit",
+            "junit.xml",
         ])
         .expect_code(1);
     assert!(
@@ -140,6 +142,33 @@ fn the_example_config_runs_and_catches_the_german_chat_answered_in_english() {
             .contains("FAIL answers-in-user-language min_pass_rate"),
         "{}",
         run.stdout()
+    );
+    // The same gates as JUnit: one test case per gate, failures with reasons.
+    let failing = run
+        .stdout()
+        .lines()
+        .filter(|l| l.trim_start().starts_with("FAIL "))
+        .count();
+    let gates = run
+        .stdout()
+        .lines()
+        .filter(|l| l.trim_start().starts_with("ok "))
+        .count()
+        + failing;
+    let junit = caliper_tests::junit_cases(&s.path().join("junit.xml"));
+    assert_eq!(junit.len(), gates);
+    assert_eq!(
+        junit.iter().filter(|c| c.failure.is_some()).count(),
+        failing
+    );
+    let lang = junit
+        .iter()
+        .find(|c| c.classname == "answers-in-user-language" && c.name == "min_pass_rate")
+        .unwrap();
+    assert!(
+        lang.failure.as_deref().unwrap().contains("< min 95.0%"),
+        "{:?}",
+        lang.failure
     );
     let results = s.results("out.jsonl");
     let verdict = |metric: &str, id: &str| {

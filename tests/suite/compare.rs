@@ -78,6 +78,8 @@ fn compare_finds_the_known_regression_gates_on_it_and_lists_the_flips() {
             "cmp.json",
             "--markdown",
             "cmp.md",
+            "--junit",
+            "junit.xml",
         ])
         .expect_code(1);
     // One line per failing gate on stderr; the passing gate is not there.
@@ -160,6 +162,19 @@ fn compare_finds_the_known_regression_gates_on_it_and_lists_the_flips() {
             .contains("not significant"),
         "{}",
         gates[1]
+    );
+
+    let junit = caliper_tests::junit_cases(&s.path().join("junit.xml"));
+    let summary: Vec<(&str, &str, bool)> = junit
+        .iter()
+        .map(|c| (c.classname.as_str(), c.name.as_str(), c.failure.is_some()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("lang", "regression", true),
+            ("length", "regression", false)
+        ]
     );
 
     // The table and the Markdown name the regression and the flips.

@@ -476,14 +476,14 @@ pub fn apply_gates(comparison: &mut Comparison, config: &Config) {
             check: "regression".into(),
             passed,
             message: format!(
-                "pass rate {}{interval} on {} matched samples ({} regressed, {} fixed), McNemar p = {} (alpha {}), tolerance {}: {verdict}",
+                "pass rate {}{interval} on {} matched samples ({} regressed, {} fixed), McNemar p = {} (alpha {}), tolerance {:.1} pts: {verdict}",
                 signed_pts(change),
                 c.matched,
                 c.transitions.pass_fail,
                 c.transitions.fail_pass,
                 p_value(c.mcnemar_p),
                 gate.alpha,
-                format!("{:.1} pts", gate.max_drop * 100.0),
+                gate.max_drop * 100.0,
             ),
         });
     }

@@ -56,6 +56,9 @@ pub struct CompareCommand {
     /// Also write it as Markdown (for a pull-request comment).
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// Write the regression gates as JUnit XML (one test case per gate).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// Flipped samples listed per metric.
     #[arg(long, default_value_t = 20)]
     top: usize,
@@ -79,6 +82,7 @@ enum Format {
 
 impl CompareCommand {
     pub fn execute(self) -> Result<Exit> {
+        let started = std::time::Instant::now();
         if !(self.confidence > 0.0 && self.confidence < 1.0) {
             anyhow::bail!("--confidence must be between 0 and 1, e.g. 0.95");
         }
@@ -116,6 +120,20 @@ impl CompareCommand {
         if let Some(path) = &self.json {
             let text = serde_json::to_string_pretty(&comparison)? + "\n";
             std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        if let Some(path) = &self.junit {
+            let suite = format!(
+                "caliper compare {} {}",
+                self.baseline.display(),
+                self.candidate.display()
+            );
+            let xml = caliper_host::junit::render(
+                &suite,
+                &comparison.gates,
+                started.elapsed().as_secs_f64(),
+            );
+            std::fs::write(path, xml)
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         if let Some(path) = &self.markdown {

@@ -55,6 +55,9 @@ pub struct RunCommand {
     /// Write the summary (figures, gates) as JSON.
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
+    /// Write the gates as JUnit XML (one test case per gate) for CI.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// Split every figure by this metadata key (e.g. model, lang).
     #[arg(long, value_name = "KEY")]
     group_by: Option<String>,
@@ -325,6 +328,14 @@ impl RunCommand {
                 drop(w);
                 file.commit()?;
             }
+        }
+        if let Some(path) = &self.junit {
+            let suite = format!("caliper run {}", self.dataset.display());
+            std::fs::write(
+                path,
+                caliper_host::junit::render(&suite, &report.gates, elapsed),
+            )
+            .with_context(|| format!("cannot write {}", path.display()))?;
         }
         if let Some(file) = summary_file {
             let mut f = file.tmp.reopen()?;
