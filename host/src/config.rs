@@ -21,6 +21,9 @@
 //! examples = "cases/language.jsonl"        # must all pass to load / reload
 //! regression = { max_drop = 0.02, alpha = 0.05 }  # `caliper compare` gate
 //!
+//! [history]                    # optional: where runs are recorded
+//! path = ".caliper/history.db"
+//!
 //! [serve]                      # optional: `caliper serve` settings
 //! bind = "127.0.0.1:7878"
 //! ```
@@ -48,9 +51,22 @@ pub struct Config {
     pub cache: CacheConfig,
     /// `caliper serve` settings.
     pub serve: ServeConfig,
+    /// The run history.
+    pub history: HistoryConfig,
     /// The metrics, in report order.
     #[serde(rename = "metric")]
     pub metrics: Vec<MetricConfig>,
+}
+
+/// Where `caliper run` records its runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// The SQLite database (relative to the config file) [default:
+    /// `.caliper/history.db` beside the config].
+    pub path: Option<PathBuf>,
+    /// Record nothing.
+    pub disabled: bool,
 }
 
 /// Settings of the live service (`caliper serve`).
@@ -450,6 +466,16 @@ impl Config {
                     .into(),
             ));
         }
+        let history = config
+            .history
+            .path
+            .take()
+            .unwrap_or_else(|| PathBuf::from(".caliper/history.db"));
+        config.history.path = Some(if history.is_relative() {
+            base.join(history)
+        } else {
+            history
+        });
         if let Some(dir) = &mut config.cache.dir
             && dir.is_relative()
         {

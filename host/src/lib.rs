@@ -29,6 +29,7 @@ pub mod config;
 pub mod dataset;
 pub mod engine;
 pub mod gate;
+pub mod history;
 pub mod instance;
 pub mod junit;
 pub mod load;

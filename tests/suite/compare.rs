@@ -249,3 +249,52 @@ fn compare_reports_bad_files_and_unmatched_samples() {
         run.stderr()
     );
 }
+
+#[test]
+fn runs_are_recorded_and_compared_from_the_history() {
+    let s = Scratch::new();
+    datasets(&s);
+    s.write(
+        "caliper.toml",
+        &metric_toml("lang", "language-match", "regression = { max_drop = 0.02 }"),
+    );
+    s.run(&["run", "before.jsonl"]).expect_code(0);
+    s.run(&["run", "after.jsonl", "--no-history"])
+        .expect_code(0);
+    s.run(&["run", "after.jsonl"]).expect_code(0);
+    assert!(s.path().join(".caliper/history.db").exists());
+
+    let v: Value =
+        serde_json::from_str(&s.run(&["history", "--json"]).expect_code(0).stdout()).unwrap();
+    let runs = v.as_array().unwrap();
+    assert_eq!(runs.len(), 2, "--no-history recorded nothing: {v}");
+    assert_eq!(runs[0]["dataset"], "after.jsonl");
+    assert_eq!(runs[0]["metrics"][0]["figures"]["pass_rate"], 0.7);
+    assert_eq!(runs[1]["metrics"][0]["figures"]["pass_rate"], 1.0);
+    let table = s.run(&["history"]).expect_code(0).stdout();
+    assert!(
+        table.contains("70.0%") && table.contains("100.0%"),
+        "{table}"
+    );
+
+    // The stored runs compare like the results files would.
+    let run = s
+        .run(&[
+            "compare",
+            "--baseline",
+            "last~1",
+            "last",
+            "--format",
+            "json",
+        ])
+        .expect_code(1);
+    let v: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(v["baseline"], format!("run:{}", runs[1]["id"]));
+    assert_eq!(v["metrics"][0]["transitions"]["pass_fail"], 12);
+    let run = s.run(&["compare", "last~5", "last"]).expect_code(2);
+    assert!(
+        run.stderr().contains("only 2 runs recorded"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use caliper_host::compare::{self, CompareOptions, ResultSet, SampleTexts};
 use caliper_host::config::Config;
+use caliper_host::history::History;
 use clap::{Args, ValueEnum};
 
 use super::Exit;
@@ -31,12 +32,14 @@ use super::Exit;
 ///   caliper compare before.jsonl after.jsonl --format markdown > comment.md
 #[derive(Args)]
 pub struct CompareCommand {
-    /// Results of the baseline run (JSONL from `caliper run -o`).
-    #[arg(value_name = "BASELINE")]
-    baseline: PathBuf,
-    /// Results of the candidate run.
-    #[arg(value_name = "CANDIDATE")]
-    candidate: PathBuf,
+    /// BASELINE then CANDIDATE: each a results file of `caliper run -o`, or
+    /// a recorded run: `last`, `last~N` (N runs before the last), `run:ID`.
+    /// With --baseline, only CANDIDATE.
+    #[arg(value_name = "RUN", num_args = 1..=2, required = true)]
+    runs: Vec<String>,
+    /// The baseline, when given as a flag (e.g. `--baseline last`).
+    #[arg(long, value_name = "RUN")]
+    baseline: Option<String>,
     /// Config with the regression gates and the dataset mapping [default:
     /// caliper.toml when it exists].
     #[arg(short, long, value_name = "FILE")]
@@ -93,8 +96,16 @@ impl CompareCommand {
             }
             None => None,
         };
-        let baseline = ResultSet::read(&self.baseline)?;
-        let candidate = ResultSet::read(&self.candidate)?;
+        let (baseline_ref, candidate_ref) = match (&self.baseline, self.runs.as_slice()) {
+            (Some(b), [c]) => (b.clone(), c.clone()),
+            (None, [b, c]) => (b.clone(), c.clone()),
+            (Some(_), _) => anyhow::bail!("with --baseline, give only the candidate"),
+            (None, _) => {
+                anyhow::bail!("give a baseline and a candidate (or --baseline RUN CANDIDATE)")
+            }
+        };
+        let baseline = result_set(&baseline_ref, config.as_ref())?;
+        let candidate = result_set(&candidate_ref, config.as_ref())?;
         let mapping = config.clone().unwrap_or_default();
         let texts = SampleTexts {
             baseline: read_texts(self.baseline_data.as_deref(), &mapping)?,
@@ -108,11 +119,7 @@ impl CompareCommand {
         };
         let mut comparison = compare::compare(&baseline, &candidate, &texts, &options);
         if comparison.metrics.is_empty() {
-            anyhow::bail!(
-                "{} and {} have no metric in common",
-                self.baseline.display(),
-                self.candidate.display()
-            );
+            anyhow::bail!("{baseline_ref} and {candidate_ref} have no metric in common");
         }
         if let Some(config) = &config {
             compare::apply_gates(&mut comparison, config);
@@ -123,11 +130,7 @@ impl CompareCommand {
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         if let Some(path) = &self.junit {
-            let suite = format!(
-                "caliper compare {} {}",
-                self.baseline.display(),
-                self.candidate.display()
-            );
+            let suite = format!("caliper compare {baseline_ref} {candidate_ref}");
             let xml = caliper_host::junit::render(
                 &suite,
                 &comparison.gates,
@@ -154,6 +157,27 @@ impl CompareCommand {
             Exit::GateFailed
         })
     }
+}
+
+/// A results file, or a run from the history (`last`, `last~N`, `run:ID`).
+fn result_set(reference: &str, config: Option<&Config>) -> Result<ResultSet> {
+    let path = Path::new(reference);
+    let is_run_ref =
+        reference == "last" || reference.starts_with("last~") || reference.starts_with("run:");
+    if path.exists() || !is_run_ref {
+        return Ok(ResultSet::read(path)?);
+    }
+    let Some(db) = config.and_then(|c| c.history.path.clone()) else {
+        anyhow::bail!(
+            "`{reference}` names a recorded run, but there is no caliper.toml (give --config) to find the run history"
+        );
+    };
+    if !db.exists() {
+        anyhow::bail!("`{reference}`: no run history at {} yet", db.display());
+    }
+    let history = History::open(&db)?;
+    let id = history.resolve(reference)?;
+    Ok(history.result_set(id)?)
 }
 
 fn read_texts(

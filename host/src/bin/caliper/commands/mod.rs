@@ -3,6 +3,7 @@
 
 mod alerts;
 mod compare;
+mod history;
 mod inspect;
 mod list;
 mod run;
@@ -29,6 +30,7 @@ use clap::{Args, Parser, Subcommand};
 ///   caliper run data.jsonl -o out.jsonl # score a dataset, gate CI on it
 ///   caliper inspect metric.wasm         # what a component says it is
 ///   caliper compare before.jsonl after.jsonl  # what got worse, with statistics
+///   caliper history                     # each metric's trend across recorded runs
 ///   caliper serve                       # live service, hot reload, /metrics
 ///   caliper alerts -o rules.yml         # Prometheus rules from the thresholds
 ///
@@ -68,6 +70,7 @@ pub enum Command {
     Inspect(inspect::InspectCommand),
     List(list::ListCommand),
     Compare(compare::CompareCommand),
+    History(history::HistoryCommand),
     Alerts(alerts::AlertsCommand),
 }
 
@@ -80,6 +83,7 @@ impl Command {
             Command::Serve(c) => c.execute(global),
             Command::Alerts(c) => c.execute(),
             Command::Compare(c) => c.execute(),
+            Command::History(c) => c.execute(),
         }
     }
 

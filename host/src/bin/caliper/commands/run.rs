@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use caliper_host::config::Config;
 use caliper_host::dataset::{self, ReadStats};
 use caliper_host::gate::{self, GateResult};
+use caliper_host::history::History;
 use caliper_host::report::{MetricReport, RunReport};
 use caliper_host::runner::{self, RunOptions, Stop};
 use caliper_host::watch::FileWatcher;
@@ -55,6 +56,9 @@ pub struct RunCommand {
     /// Write the summary (figures, gates) as JSON.
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
+    /// Do not record this run in the run history ([history] in the config).
+    #[arg(long)]
+    no_history: bool,
     /// Write the gates as JUnit XML (one test case per gate) for CI.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -224,9 +228,29 @@ impl RunCommand {
             cancel: cancel.clone(),
         };
 
+        let mut history = match (
+            &config.history.path,
+            config.history.disabled || self.no_history,
+        ) {
+            (Some(path), false) => Some(History::open(path)?),
+            _ => None,
+        };
+        let config_text = std::fs::read_to_string(&self.config).unwrap_or_default();
+        let mut recorder = match history.as_mut() {
+            Some(h) => Some(h.start(
+                &self.dataset.display().to_string(),
+                &std::path::absolute(&self.config)?,
+                &config_text,
+            )?),
+            None => None,
+        };
+
         let bar = progress_bar(size, self.no_progress || global.quiet);
         let started = Instant::now();
         let mut write = |e: &caliper_host::outcome::Evaluation| -> std::io::Result<()> {
+            if let Some(r) = recorder.as_mut() {
+                r.evaluation(e).map_err(std::io::Error::other)?;
+            }
             let w: &mut dyn Write = match &mut sink {
                 ResultsSink::None => return Ok(()),
                 ResultsSink::Stdout(w) => w,
@@ -328,6 +352,10 @@ impl RunCommand {
                 drop(w);
                 file.commit()?;
             }
+        }
+        if let Some(r) = recorder {
+            let id = r.finish(&report)?;
+            tracing::info!(run = id, "recorded in the run history");
         }
         if let Some(path) = &self.junit {
             let suite = format!("caliper run {}", self.dataset.display());

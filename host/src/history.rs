@@ -1,0 +1,650 @@
+//! Run history: every `caliper run` records itself (metrics with versions
+//! and digests, dataset digest, config, figures, gates, and every
+//! evaluation) in an embedded SQLite database, so that `caliper history`
+//! can show trends and `caliper compare` can compare against a stored run.
+//!
+//! The schema is versioned with `PRAGMA user_version`; [`MIGRATIONS`] are
+//! applied in order, each in a transaction, when a database is opened. An
+//! older database is upgraded in place; a database from a newer Caliper is
+//! refused (never modified or dropped).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::compare::ResultSet;
+use crate::outcome::{Evaluation, Status};
+use crate::report::RunReport;
+
+/// The schema, one step per version: `MIGRATIONS[i]` upgrades version `i`
+/// to `i + 1`. Never edit a released step; add one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: runs and their per-metric figures.
+    "CREATE TABLE runs (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         started_at TEXT NOT NULL,
+         caliper_version TEXT NOT NULL,
+         dataset TEXT NOT NULL,
+         dataset_digest TEXT,
+         config_path TEXT NOT NULL,
+         config TEXT NOT NULL,
+         records INTEGER,
+         samples INTEGER,
+         invalid_records INTEGER,
+         passed INTEGER,
+         elapsed_s REAL,
+         summary TEXT
+     );
+     CREATE TABLE run_metrics (
+         run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+         metric TEXT NOT NULL,
+         name TEXT NOT NULL,
+         version TEXT NOT NULL,
+         digest TEXT NOT NULL,
+         figures TEXT NOT NULL,
+         PRIMARY KEY (run_id, metric)
+     );",
+    // 2: every evaluation of a run.
+    "CREATE TABLE evaluations (
+         run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+         metric TEXT NOT NULL,
+         sample_id TEXT NOT NULL,
+         name TEXT NOT NULL,
+         version TEXT NOT NULL,
+         digest TEXT NOT NULL,
+         outcome TEXT NOT NULL,
+         value REAL,
+         reason TEXT,
+         labels TEXT,
+         duration_us INTEGER NOT NULL
+     );
+     CREATE INDEX evaluations_by_run ON evaluations (run_id, metric);",
+];
+
+/// Why the history could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// SQLite failed.
+    #[error("run history {path}: {source}")]
+    Sqlite {
+        /// The database.
+        path: PathBuf,
+        /// The error.
+        source: rusqlite::Error,
+    },
+    /// The database is newer than this Caliper.
+    #[error(
+        "run history {path} has schema version {found}, newer than this caliper's {supported}; upgrade caliper (the database was not modified)"
+    )]
+    TooNew {
+        /// The database.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        supported: i64,
+    },
+    /// A reference to a run that does not exist.
+    #[error("run history {path}: {message}")]
+    NoSuchRun {
+        /// The database.
+        path: PathBuf,
+        /// What was asked for.
+        message: String,
+    },
+    /// The directory could not be created.
+    #[error("run history {path}: {source}")]
+    Io {
+        /// The database.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// The run history database.
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// A stored run, as listed by [`History::runs`].
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredRun {
+    /// Run id.
+    pub id: i64,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// Dataset path.
+    pub dataset: String,
+    /// Dataset digest.
+    pub dataset_digest: Option<String>,
+    /// Samples scored.
+    pub samples: i64,
+    /// Whether every gate passed.
+    pub passed: bool,
+    /// Per metric.
+    pub metrics: Vec<StoredMetric>,
+}
+
+/// One metric of a [`StoredRun`].
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredMetric {
+    /// Instance name.
+    pub metric: String,
+    /// Version.
+    pub version: String,
+    /// Digest.
+    pub digest: String,
+    /// The figures of the run (pass rate, counts, quantiles).
+    pub figures: serde_json::Value,
+}
+
+impl History {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<History, HistoryError> {
+        Self::open_at_version(path, MIGRATIONS.len())
+    }
+
+    /// Opens and migrates up to `version` only (tests use this to create an
+    /// old database).
+    pub fn open_at_version(path: &Path, version: usize) -> Result<History, HistoryError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| HistoryError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+        let sql = |source| HistoryError::Sqlite {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(sql)?;
+        let found: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sql)?;
+        let supported = MIGRATIONS.len() as i64;
+        if found > supported {
+            return Err(HistoryError::TooNew {
+                path: path.to_owned(),
+                found,
+                supported,
+            });
+        }
+        for (i, step) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .take(version)
+            .skip(found as usize)
+        {
+            let tx = conn.transaction().map_err(sql)?;
+            tx.execute_batch(step).map_err(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(sql)?;
+            tx.commit().map_err(sql)?;
+            if found > 0 {
+                tracing::info!(path = %path.display(), from = i, to = i + 1, "upgraded the run history");
+            }
+        }
+        Ok(History {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The schema version of the open database.
+    pub fn version(&self) -> Result<i64, HistoryError> {
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    fn err(&self, source: rusqlite::Error) -> HistoryError {
+        HistoryError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Starts recording a run. The run is invisible (to `runs`, `resolve`)
+    /// until [`Recorder::finish`]; a recorder dropped before that deletes
+    /// what it wrote. Evaluations are written in short transactions, so
+    /// concurrent runs on one database do not block each other for long.
+    pub fn start(
+        &mut self,
+        dataset: &str,
+        config_path: &Path,
+        config_text: &str,
+    ) -> Result<Recorder<'_>, HistoryError> {
+        let path = self.path.clone();
+        let sql = |source| HistoryError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        self.conn
+            .execute(
+                "INSERT INTO runs (started_at, caliper_version, dataset, config_path, config)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+                    env!("CARGO_PKG_VERSION"),
+                    dataset,
+                    config_path.display().to_string(),
+                    config_text
+                ],
+            )
+            .map_err(sql)?;
+        let run_id = self.conn.last_insert_rowid();
+        Ok(Recorder {
+            conn: &mut self.conn,
+            run_id,
+            path,
+            pending: 0,
+            finished: false,
+        })
+    }
+
+    /// The latest runs, newest first.
+    pub fn runs(&self, limit: usize) -> Result<Vec<StoredRun>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, started_at, dataset, dataset_digest, samples, passed FROM runs
+                 WHERE passed IS NOT NULL ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut runs: Vec<StoredRun> = stmt
+            .query_map([limit as i64], |r| {
+                Ok(StoredRun {
+                    id: r.get(0)?,
+                    started_at: r.get(1)?,
+                    dataset: r.get(2)?,
+                    dataset_digest: r.get(3)?,
+                    samples: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                    passed: r.get::<_, Option<bool>>(5)?.unwrap_or(false),
+                    metrics: Vec::new(),
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT metric, version, digest, figures FROM run_metrics WHERE run_id = ?1
+                 ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        for run in &mut runs {
+            run.metrics = stmt
+                .query_map([run.id], |r| {
+                    let figures: String = r.get(3)?;
+                    Ok(StoredMetric {
+                        metric: r.get(0)?,
+                        version: r.get(1)?,
+                        digest: r.get(2)?,
+                        figures: serde_json::from_str(&figures).unwrap_or_default(),
+                    })
+                })
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(runs)
+    }
+
+    /// Resolves a run reference: `last` (the newest run), `last~N` (N runs
+    /// before it), or a run id (`42` or `run:42`).
+    pub fn resolve(&self, reference: &str) -> Result<i64, HistoryError> {
+        let missing = |message: String| HistoryError::NoSuchRun {
+            path: self.path.clone(),
+            message,
+        };
+        let id_text = reference.strip_prefix("run:").unwrap_or(reference);
+        if let Ok(id) = id_text.parse::<i64>() {
+            let exists: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT id FROM runs WHERE id = ?1 AND passed IS NOT NULL",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.err(e))?;
+            return exists.ok_or_else(|| missing(format!("no run {id}")));
+        }
+        let back = match reference {
+            "last" => Some(0),
+            r => r.strip_prefix("last~").and_then(|n| n.parse::<i64>().ok()),
+        };
+        let Some(back) = back else {
+            return Err(missing(format!(
+                "`{reference}` is not a run reference (last, last~N, or a run id)"
+            )));
+        };
+        self.conn
+            .query_row(
+                "SELECT id FROM runs WHERE passed IS NOT NULL ORDER BY id DESC LIMIT 1 OFFSET ?1",
+                [back],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| {
+                missing(format!(
+                    "`{reference}`: only {} runs recorded",
+                    self.count()
+                ))
+            })
+    }
+
+    fn count(&self) -> i64 {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM runs WHERE passed IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0)
+    }
+
+    /// The evaluations of a stored run, as if read from its results file.
+    pub fn result_set(&self, run_id: i64) -> Result<ResultSet, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT metric, sample_id, name, version, digest, outcome, value, reason, labels,
+                        duration_us
+                 FROM evaluations WHERE run_id = ?1 ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut set = ResultSet {
+            path: PathBuf::from(format!("run:{run_id}")),
+            ..ResultSet::default()
+        };
+        let rows = stmt
+            .query_map([run_id], |r| {
+                let outcome: String = r.get(5)?;
+                let labels: Option<String> = r.get(8)?;
+                Ok(Evaluation {
+                    metric: r.get(0)?,
+                    sample_id: r.get(1)?,
+                    name: r.get(2)?,
+                    version: r.get(3)?,
+                    digest: r.get(4)?,
+                    outcome: serde_json::from_value(serde_json::Value::String(outcome))
+                        .unwrap_or(Status::Error),
+                    value: r.get(6)?,
+                    reason: r.get(7)?,
+                    labels: labels
+                        .and_then(|l| serde_json::from_str(&l).ok())
+                        .unwrap_or_default(),
+                    duration_us: r.get::<_, i64>(9)? as u64,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        for e in rows {
+            let e = e.map_err(|e| self.err(e))?;
+            if !set.evaluations.contains_key(&e.metric) {
+                set.metrics.push(e.metric.clone());
+            }
+            set.evaluations
+                .entry(e.metric.clone())
+                .or_default()
+                .insert(e.sample_id.clone(), e);
+        }
+        Ok(set)
+    }
+}
+
+/// Evaluations per write transaction of a [`Recorder`].
+const BATCH: usize = 2000;
+
+/// A run being recorded (see [`History::start`]).
+pub struct Recorder<'a> {
+    conn: &'a mut Connection,
+    run_id: i64,
+    path: PathBuf,
+    /// Evaluations in the open transaction.
+    pending: usize,
+    finished: bool,
+}
+
+impl Recorder<'_> {
+    fn err(&self, source: rusqlite::Error) -> HistoryError {
+        HistoryError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The id the run will have.
+    pub fn run_id(&self) -> i64 {
+        self.run_id
+    }
+
+    /// Records one evaluation.
+    pub fn evaluation(&mut self, e: &Evaluation) -> Result<(), HistoryError> {
+        if self.pending == 0 {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| self.err(e))?;
+        }
+        let labels =
+            (!e.labels.is_empty()).then(|| serde_json::to_string(&e.labels).unwrap_or_default());
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO evaluations (run_id, metric, sample_id, name, version, digest,
+                     outcome, value, reason, labels, duration_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    self.run_id,
+                    e.metric,
+                    e.sample_id,
+                    e.name,
+                    e.version,
+                    e.digest,
+                    e.outcome.as_str(),
+                    e.value,
+                    e.reason,
+                    labels,
+                    e.duration_us as i64
+                ])
+            });
+        inserted.map_err(|e| self.err(e))?;
+        self.pending += 1;
+        if self.pending >= BATCH {
+            self.commit_pending()?;
+        }
+        Ok(())
+    }
+
+    fn commit_pending(&mut self) -> Result<(), HistoryError> {
+        if self.pending > 0 {
+            self.pending = 0;
+            self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Stores the run's summary, which makes it visible; returns its id.
+    pub fn finish(mut self, report: &RunReport) -> Result<i64, HistoryError> {
+        self.commit_pending()?;
+        let path = self.path.clone();
+        let sql = |source| HistoryError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        for m in &report.metrics {
+            tx.execute(
+                "INSERT INTO run_metrics (run_id, metric, name, version, digest, figures)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    self.run_id,
+                    m.metric,
+                    m.name,
+                    m.version,
+                    m.digest,
+                    serde_json::to_string(&m.figures).unwrap_or_default()
+                ],
+            )
+            .map_err(sql)?;
+        }
+        tx.execute(
+            "UPDATE runs SET dataset_digest = ?2, records = ?3, samples = ?4,
+                 invalid_records = ?5, passed = ?6, elapsed_s = ?7, summary = ?8
+             WHERE id = ?1",
+            params![
+                self.run_id,
+                report.dataset_digest,
+                report.records as i64,
+                report.samples as i64,
+                report.invalid_records as i64,
+                report.passed,
+                report.elapsed_s,
+                serde_json::to_string(report).unwrap_or_default()
+            ],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        self.finished = true;
+        Ok(self.run_id)
+    }
+}
+
+impl Drop for Recorder<'_> {
+    /// An unfinished run (Ctrl-C, an error) leaves nothing behind.
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        if self.pending > 0 {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        let _ = self
+            .conn
+            .execute("DELETE FROM runs WHERE id = ?1", [self.run_id]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> RunReport {
+        RunReport {
+            dataset: "d.jsonl".into(),
+            dataset_digest: Some("sha256:ab".into()),
+            records: 1,
+            samples: 1,
+            invalid_records: 0,
+            invalid_examples: vec![],
+            metrics: vec![],
+            group_by: None,
+            segments: Default::default(),
+            gates: vec![],
+            passed: true,
+            stopped_early: None,
+            elapsed_s: 0.1,
+        }
+    }
+
+    fn eval(sample: &str, outcome: Status) -> Evaluation {
+        Evaluation {
+            sample_id: sample.into(),
+            metric: "lang".into(),
+            name: "language-match".into(),
+            version: "0.1.0".into(),
+            digest: "sha256:cd".into(),
+            outcome,
+            value: Some(1.0),
+            reason: None,
+            labels: [("detected".to_owned(), "de".to_owned())].into(),
+            duration_us: 5,
+        }
+    }
+
+    #[test]
+    fn runs_round_trip_and_references_resolve() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h/history.db");
+        let mut h = History::open(&path).unwrap();
+        for outcome in [Status::Pass, Status::Fail] {
+            let mut r = h
+                .start("d.jsonl", Path::new("caliper.toml"), "[[metric]]")
+                .unwrap();
+            r.evaluation(&eval("s1", outcome)).unwrap();
+            r.finish(&report()).unwrap();
+        }
+        // An unfinished run leaves nothing behind.
+        {
+            let mut r = h.start("d.jsonl", Path::new("caliper.toml"), "").unwrap();
+            r.evaluation(&eval("s9", Status::Pass)).unwrap();
+        }
+        let left: i64 = h
+            .conn
+            .query_row(
+                "SELECT count(*) FROM evaluations WHERE sample_id = 's9'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
+        assert_eq!(h.resolve("last").unwrap(), 2);
+        assert_eq!(h.resolve("last~1").unwrap(), 1);
+        assert_eq!(h.resolve("run:1").unwrap(), 1);
+        assert!(
+            h.resolve("last~2")
+                .unwrap_err()
+                .to_string()
+                .contains("only 2 runs")
+        );
+        assert!(h.resolve("7").is_err());
+        assert!(
+            h.resolve("yesterday")
+                .unwrap_err()
+                .to_string()
+                .contains("not a run reference")
+        );
+        let set = h.result_set(2).unwrap();
+        let e = &set.evaluations["lang"]["s1"];
+        assert_eq!((e.outcome, e.value), (Status::Fail, Some(1.0)));
+        assert_eq!(e.labels["detected"], "de");
+        assert_eq!(h.runs(10).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_old_database_is_upgraded_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        {
+            let h = History::open_at_version(&path, 1).unwrap();
+            assert_eq!(h.version().unwrap(), 1);
+            h.conn
+                .execute(
+                    "INSERT INTO runs (started_at, caliper_version, dataset, config_path, config, samples, passed)
+                     VALUES ('2026-01-01T00:00:00Z', '0.0.1', 'old.jsonl', 'c.toml', '', 3, 1)",
+                    [],
+                )
+                .unwrap();
+        }
+        let h = History::open(&path).unwrap();
+        assert_eq!(h.version().unwrap(), MIGRATIONS.len() as i64);
+        let runs = h.runs(10).unwrap();
+        assert_eq!(runs.len(), 1, "the old run survived the upgrade");
+        assert_eq!(runs[0].dataset, "old.jsonl");
+        drop(h);
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = History::open(&path).err().unwrap().to_string();
+        assert!(err.contains("schema version 99, newer than"), "{err}");
+    }
+}
