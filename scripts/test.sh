@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2
 rustup component add rustfmt clippy
-scripts/install-deps.sh   # promtool (apt package prometheus), if missing
+scripts/install-deps.sh   # promtool and chromium (apt), if missing
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 log=$(mktemp)

@@ -161,14 +161,28 @@ pub fn with_custom_section(component: &[u8], payload: &str) -> Vec<u8> {
     caliper_host::plugin::append_custom_section(component, "caliper-test", payload.as_bytes())
 }
 
-/// `promtool` from the Debian package `prometheus` (`.ci/run` installs it).
-pub fn promtool() -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
-            .map(|p| p.join("promtool"))
+            .map(|p| p.join(program))
             .find(|p| p.is_file())
-    });
-    found.expect("promtool not found: install the Debian package `prometheus` (.ci/run does)")
+    })
+}
+
+/// `promtool` from the Debian package `prometheus` (scripts/install-deps.sh
+/// installs it).
+pub fn promtool() -> PathBuf {
+    on_path("promtool").expect(
+        "promtool not found: install the Debian package `prometheus` (scripts/install-deps.sh does)",
+    )
+}
+
+/// Headless `chromium` from the Debian package (scripts/install-deps.sh
+/// installs it).
+pub fn chromium() -> PathBuf {
+    on_path("chromium").expect(
+        "chromium not found: install the Debian package `chromium` (scripts/install-deps.sh does)",
+    )
 }
 
 /// A running `caliper serve`, stopped (SIGTERM) when dropped.

@@ -298,3 +298,99 @@ fn runs_are_recorded_and_compared_from_the_history() {
         run.stderr()
     );
 }
+
+#[test]
+fn the_html_report_renders_in_headless_chromium_without_console_errors() {
+    let s = Scratch::new();
+    datasets(&s);
+    s.write(
+        "caliper.toml",
+        &[
+            metric_toml("lang", "language-match", "regression = { max_drop = 0.02 }"),
+            metric_toml(
+                "length",
+                "response-length",
+                "config = { unit = \"words\", min = 1, max = 20 }",
+            ),
+        ]
+        .concat(),
+    );
+    s.run(&[
+        "run",
+        "before.jsonl",
+        "-o",
+        "r-before.jsonl",
+        "--no-history",
+    ])
+    .expect_code(0);
+    s.run(&["run", "after.jsonl", "-o", "r-after.jsonl", "--no-history"])
+        .expect_code(0);
+    s.run(&[
+        "compare",
+        "r-before.jsonl",
+        "r-after.jsonl",
+        "--candidate-data",
+        "after.jsonl",
+        "--html",
+        "report.html",
+    ])
+    .expect_code(1);
+    let html = std::fs::read_to_string(s.path().join("report.html")).unwrap();
+    // Self-contained: nothing fetched from anywhere.
+    for external in ["http://", "https://", "src=", "<link"] {
+        assert!(!html.contains(external), "the report references {external}");
+    }
+    assert!(html.contains("<svg role=\"img\" aria-label=\"pass rates\""));
+    assert!(html.contains("aria-label=\"values of lang\""));
+
+    let url = format!("file://{}", s.path().join("report.html").display());
+    let chrome = |extra: &[&str], url: &str| {
+        let out = std::process::Command::new(caliper_tests::chromium())
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--enable-logging=stderr",
+                "--v=0",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                s.path().join("chrome-profile").display()
+            ))
+            .args(extra)
+            .arg(url)
+            .current_dir(s.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let console: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
+            .collect();
+        assert!(console.is_empty(), "console output: {console:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // A screenshot of the charts.
+    chrome(
+        &["--window-size=1200,1800", "--screenshot=report.png"],
+        &url,
+    );
+    let png = std::fs::metadata(s.path().join("report.png"))
+        .expect("a screenshot")
+        .len();
+    assert!(png > 20_000, "screenshot is only {png} bytes");
+    // The script ran and the flipped-samples filter works (from the URL).
+    let dom = chrome(&["--dump-dom"], &format!("{url}#q=q10"));
+    assert!(dom.contains("data-ready=\"1\""), "the script did not run");
+    assert!(dom.contains("id=\"shown\">1 rows<"), "filter did not apply");
+    let dom = chrome(&["--dump-dom"], &url);
+    assert!(
+        dom.contains("id=\"shown\">14 rows<"),
+        "12 language + 2 length flips expected"
+    );
+}

@@ -10,6 +10,7 @@
 //! paired bootstrap interval, the exact McNemar test of the discordant pairs,
 //! the mean value change with a bootstrap interval, and the flipped samples.
 
+mod html;
 mod render;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use crate::gate::GateResult;
 use crate::outcome::{Evaluation, Status};
 use crate::stats::{self, Interval};
 
+pub use html::html;
 pub use render::{markdown, table};
 
 /// The evaluations of one results file.
@@ -196,10 +198,50 @@ pub struct MetricComparison {
     pub mean_change: Option<f64>,
     /// Its paired bootstrap interval.
     pub mean_change_interval: Option<Interval>,
+    /// Value distributions of both sides on common bins.
+    pub histogram: Option<Histogram>,
     /// The flipped samples, most relevant first (at most `top`).
     pub flipped: Vec<Flip>,
     /// How many flipped in all.
     pub flipped_total: u64,
+}
+
+/// Value counts of both sides over the same bins.
+#[derive(Debug, Clone, Serialize)]
+pub struct Histogram {
+    /// Bin edges (`bins + 1` values).
+    pub edges: Vec<f64>,
+    /// Baseline counts per bin.
+    pub baseline: Vec<u64>,
+    /// Candidate counts per bin.
+    pub candidate: Vec<u64>,
+}
+
+/// Bins for the values of both sides (10 bins over their joint range).
+fn histogram(before: &[f64], after: &[f64]) -> Option<Histogram> {
+    const BINS: usize = 10;
+    let all = before.iter().chain(after);
+    let lo = all.clone().copied().reduce(f64::min)?;
+    let hi = all.copied().reduce(f64::max)?;
+    let width = if hi > lo {
+        (hi - lo) / BINS as f64
+    } else {
+        1.0
+    };
+    let edges = (0..=BINS).map(|i| lo + width * i as f64).collect();
+    let count = |values: &[f64]| {
+        let mut counts = vec![0; BINS];
+        for v in values {
+            let bin = (((v - lo) / width) as usize).min(BINS - 1);
+            counts[bin] += 1;
+        }
+        counts
+    };
+    Some(Histogram {
+        edges,
+        baseline: count(before),
+        candidate: count(after),
+    })
 }
 
 /// A whole comparison.
@@ -421,6 +463,10 @@ fn compare_metric(
             options.confidence,
             options.resamples,
             seed.wrapping_add(1),
+        ),
+        histogram: histogram(
+            &before.values().filter_map(|e| e.value).collect::<Vec<_>>(),
+            &after.values().filter_map(|e| e.value).collect::<Vec<_>>(),
         ),
         flipped,
         flipped_total,

@@ -59,6 +59,9 @@ pub struct CompareCommand {
     /// Also write it as Markdown (for a pull-request comment).
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// Also write a self-contained HTML report (charts, searchable flips).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Write the regression gates as JUnit XML (one test case per gate).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -137,6 +140,10 @@ impl CompareCommand {
                 started.elapsed().as_secs_f64(),
             );
             std::fs::write(path, xml)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        if let Some(path) = &self.html {
+            std::fs::write(path, compare::html(&comparison))
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         if let Some(path) = &self.markdown {
