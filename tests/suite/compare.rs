@@ -24,8 +24,9 @@ fn datasets(s: &Scratch) {
         let question =
             format!("Können Sie mir bitte bei meiner Frage Nummer {i} zu meinem Konto helfen?");
         let answer = GERMAN[i % GERMAN.len()];
-        let line =
-            |output: &str| json!({"id": format!("q{i}"), "input": question, "output": output});
+        // The English answers all come from the web channel.
+        let channel = if !(12..36).contains(&i) { "web" } else { "app" };
+        let line = |output: &str| json!({"id": format!("q{i}"), "input": question, "output": output, "metadata": {"channel": channel}});
         before.push(line(answer));
         after.push(if i < 12 {
             line(ENGLISH)
@@ -80,6 +81,8 @@ fn compare_finds_the_known_regression_gates_on_it_and_lists_the_flips() {
             "cmp.md",
             "--junit",
             "junit.xml",
+            "--group-by",
+            "channel",
         ])
         .expect_code(1);
     // One line per failing gate on stderr; the passing gate is not there.
@@ -146,6 +149,18 @@ fn compare_finds_the_known_regression_gates_on_it_and_lists_the_flips() {
             .contains("English"),
         "{f}"
     );
+
+    // Per channel: every regression is on the web.
+    let web = &v["segments"]["web"][0];
+    let app = &v["segments"]["app"][0];
+    assert_eq!(
+        (web["metric"].as_str(), web["matched"].as_u64()),
+        (Some("lang"), Some(16))
+    );
+    assert_eq!(web["transitions"]["pass_fail"], 12);
+    assert_eq!(app["transitions"]["pass_fail"], 0);
+    assert_eq!(app["matched"], 24);
+    assert!(run.stdout().contains("channel = web"), "{}", run.stdout());
 
     // Length: two regressions, beyond the tolerance but not significant.
     let length = &v["metrics"][1];
@@ -333,6 +348,8 @@ fn the_html_report_renders_in_headless_chromium_without_console_errors() {
         "after.jsonl",
         "--html",
         "report.html",
+        "--group-by",
+        "channel",
     ])
     .expect_code(1);
     let html = std::fs::read_to_string(s.path().join("report.html")).unwrap();
@@ -342,6 +359,10 @@ fn the_html_report_renders_in_headless_chromium_without_console_errors() {
     }
     assert!(html.contains("<svg role=\"img\" aria-label=\"pass rates\""));
     assert!(html.contains("aria-label=\"values of lang\""));
+    assert!(
+        html.contains("<h2>Per channel</h2>"),
+        "no segment breakdown"
+    );
 
     let url = format!("file://{}", s.path().join("report.html").display());
     let chrome = |extra: &[&str], url: &str| {

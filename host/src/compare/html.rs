@@ -43,9 +43,9 @@ input[type=search]{width:100%;padding:.5rem;font-size:1rem;margin:.5rem 0;box-si
 
 /// Horizontal bars of the pass rate of each metric, baseline and candidate,
 /// with their confidence intervals as whiskers.
-fn pass_rate_chart(c: &Comparison) -> String {
+fn pass_rate_chart(metrics: &[MetricComparison]) -> String {
     let (left, width, row_h) = (180.0, 520.0, 44.0);
-    let height = 30.0 + row_h * c.metrics.len() as f64;
+    let height = 30.0 + row_h * metrics.len() as f64;
     let mut svg = format!(
         "<svg role=\"img\" aria-label=\"pass rates\" viewBox=\"0 0 {} {height}\" width=\"100%\">",
         left + width + 70.0
@@ -59,7 +59,7 @@ fn pass_rate_chart(c: &Comparison) -> String {
             pct(tick)
         );
     }
-    for (i, m) in c.metrics.iter().enumerate() {
+    for (i, m) in metrics.iter().enumerate() {
         let y = 24.0 + row_h * i as f64;
         let _ = write!(
             svg,
@@ -199,7 +199,7 @@ pub fn html(c: &Comparison) -> String {
         "<h2>Pass rate per metric</h2><p class=\"legend\"><span style=\"background:{BASE}\"></span>baseline\
          <span style=\"background:{CAND}\"></span>candidate (whiskers: {}% interval)</p>{}",
         c.confidence * 100.0,
-        pass_rate_chart(c)
+        pass_rate_chart(&c.metrics)
     );
     out.push_str(
         "<h2>Changes</h2><table><thead><tr><th>metric</th><th>baseline pass</th><th>candidate pass</th>\
@@ -239,6 +239,19 @@ pub fn html(c: &Comparison) -> String {
         );
     }
     out.push_str("</tbody></table>");
+    if !c.segments.is_empty() {
+        let key = esc(c.group_by.as_deref().unwrap_or("segment"));
+        let _ = write!(out, "<h2>Per {key}</h2><div class=\"charts\">");
+        for (segment, metrics) in &c.segments {
+            let _ = write!(
+                out,
+                "<div class=\"chart\"><h3>{key} = <code>{}</code></h3>{}</div>",
+                esc(segment),
+                pass_rate_chart(metrics)
+            );
+        }
+        out.push_str("</div>");
+    }
     let with_values: Vec<(&MetricComparison, &Histogram)> = c
         .metrics
         .iter()

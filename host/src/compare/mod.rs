@@ -13,7 +13,7 @@
 mod html;
 mod render;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
@@ -91,6 +91,9 @@ pub struct CompareOptions {
     pub seed: u64,
     /// Most flipped samples listed per metric.
     pub top: usize,
+    /// Also compare per value of this metadata key (read from the
+    /// datasets given with the results).
+    pub group_by: Option<String>,
 }
 
 impl Default for CompareOptions {
@@ -100,6 +103,7 @@ impl Default for CompareOptions {
             resamples: 2000,
             seed: 42,
             top: 20,
+            group_by: None,
         }
     }
 }
@@ -255,6 +259,11 @@ pub struct Comparison {
     pub confidence: f64,
     /// Per metric, in the baseline's order (then metrics only after).
     pub metrics: Vec<MetricComparison>,
+    /// The metadata key of the segments, if any.
+    pub group_by: Option<String>,
+    /// Per segment (value of `group_by`, from the datasets), per metric.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub segments: BTreeMap<String, Vec<MetricComparison>>,
     /// Metrics present on one side only.
     pub only_in_baseline: Vec<String>,
     /// Metrics present on the candidate side only.
@@ -265,24 +274,59 @@ pub struct Comparison {
     pub passed: bool,
 }
 
-/// Inputs and outputs of samples by id, from the datasets of both sides.
+/// What the datasets of both sides say about each sample, by id.
 #[derive(Debug, Default)]
 pub struct SampleTexts {
-    /// Baseline: id → (input, output).
-    pub baseline: HashMap<String, (String, String)>,
-    /// Candidate: id → (input, output).
-    pub candidate: HashMap<String, (String, String)>,
+    /// Baseline samples.
+    pub baseline: HashMap<String, SampleText>,
+    /// Candidate samples.
+    pub candidate: HashMap<String, SampleText>,
 }
 
-/// Reads id → (input, output) from a dataset, with the config's mapping.
+/// One sample of a dataset, as far as a comparison needs it.
+#[derive(Debug, Clone, Default)]
+pub struct SampleText {
+    /// The user input.
+    pub input: String,
+    /// The model output.
+    pub output: String,
+    /// Its value of the `--group-by` key, if any.
+    pub segment: Option<String>,
+}
+
+impl SampleTexts {
+    /// The segment of a sample: the candidate's dataset first, then the
+    /// baseline's.
+    fn segment(&self, id: &str) -> Option<&str> {
+        self.candidate
+            .get(id)
+            .or_else(|| self.baseline.get(id))
+            .and_then(|s| s.segment.as_deref())
+    }
+}
+
+/// Reads the samples of a dataset with the config's mapping; `group_by`
+/// names the metadata key whose value is each sample's segment.
 pub fn sample_texts(
     path: &Path,
     config: &Config,
-) -> anyhow::Result<HashMap<String, (String, String)>> {
+    group_by: Option<&str>,
+) -> anyhow::Result<HashMap<String, SampleText>> {
     let mut out = HashMap::new();
     for record in dataset::open(path, &config.input, None)? {
         for s in record.samples? {
-            out.insert(s.id, (s.input, s.output));
+            let segment = group_by.map(|key| {
+                s.metadata_text(key)
+                    .unwrap_or_else(|| crate::runner::NO_SEGMENT.to_owned())
+            });
+            out.insert(
+                s.id.clone(),
+                SampleText {
+                    input: s.input,
+                    output: s.output,
+                    segment,
+                },
+            );
         }
     }
     Ok(out)
@@ -303,6 +347,7 @@ pub fn compare(
             .filter(|m| !baseline.evaluations.contains_key(*m)),
     );
     let mut metrics = Vec::new();
+    let mut segments: BTreeMap<String, Vec<MetricComparison>> = BTreeMap::new();
     let (mut only_in_baseline, mut only_in_candidate) = (Vec::new(), Vec::new());
     for name in names {
         let before = baseline.evaluations.get(name);
@@ -316,12 +361,40 @@ pub fn compare(
             continue;
         };
         metrics.push(compare_metric(name, before, after, texts, options));
+        if options.group_by.is_some() {
+            let mut by_segment: BTreeMap<
+                &str,
+                (HashMap<String, Evaluation>, HashMap<String, Evaluation>),
+            > = BTreeMap::new();
+            for (side, evals) in [(0, before), (1, after)] {
+                for (id, e) in evals {
+                    let Some(segment) = texts.segment(id) else {
+                        continue;
+                    };
+                    let entry = by_segment.entry(segment).or_default();
+                    let map = if side == 0 {
+                        &mut entry.0
+                    } else {
+                        &mut entry.1
+                    };
+                    map.insert(id.clone(), e.clone());
+                }
+            }
+            for (segment, (b, a)) in by_segment {
+                segments
+                    .entry(segment.to_owned())
+                    .or_insert_with(Vec::new)
+                    .push(compare_metric(name, &b, &a, texts, options));
+            }
+        }
     }
     Comparison {
         baseline: baseline.path.display().to_string(),
         candidate: candidate.path.display().to_string(),
         confidence: options.confidence,
         metrics,
+        group_by: options.group_by.clone(),
+        segments,
         only_in_baseline,
         only_in_candidate,
         gates: Vec::new(),
@@ -415,8 +488,8 @@ fn compare_metric(
         .take(options.top)
         .map(|(b, a)| {
             let id = &b.sample_id;
-            let before_text = texts.baseline.get(id);
-            let after_text = texts.candidate.get(id);
+            let before_text = texts.baseline.get(id).map(|t| (&t.input, &t.output));
+            let after_text = texts.candidate.get(id).map(|t| (&t.input, &t.output));
             Flip {
                 sample_id: id.clone(),
                 direction: if b.outcome == Status::Pass {

@@ -108,6 +108,15 @@ pub fn table(c: &Comparison) -> String {
         t.add_row(row(m));
     }
     let _ = writeln!(out, "{t}");
+    for (segment, metrics) in &c.segments {
+        let key = c.group_by.as_deref().unwrap_or("segment");
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED).set_header(HEADER);
+        for m in metrics {
+            t.add_row(row(m));
+        }
+        let _ = writeln!(out, "{key} = {segment}\n{t}");
+    }
     for m in &c.metrics {
         if m.only_baseline + m.only_candidate > 0 {
             let _ = writeln!(
@@ -190,6 +199,18 @@ pub fn markdown(c: &Comparison, top: usize) -> String {
     for m in &c.metrics {
         let cells: Vec<String> = row(m).iter().map(|c| md_cell(c)).collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    if !c.segments.is_empty() {
+        let key = c.group_by.as_deref().unwrap_or("segment");
+        let _ = writeln!(out, "\n### Per {key}\n");
+        let _ = writeln!(out, "| {key} | {} |", HEADER.join(" | "));
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        for (segment, metrics) in &c.segments {
+            for m in metrics {
+                let cells: Vec<String> = row(m).iter().map(|c| md_cell(c)).collect();
+                let _ = writeln!(out, "| {} | {} |", md_cell(segment), cells.join(" | "));
+            }
+        }
     }
     if !c.gates.is_empty() {
         let _ = writeln!(out, "\n### Gates\n");

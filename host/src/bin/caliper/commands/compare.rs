@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use caliper_host::compare::{self, CompareOptions, ResultSet, SampleTexts};
+use caliper_host::compare::{self, CompareOptions, ResultSet, SampleText, SampleTexts};
 use caliper_host::config::Config;
 use caliper_host::history::History;
 use clap::{Args, ValueEnum};
@@ -50,6 +50,10 @@ pub struct CompareCommand {
     /// The candidate's dataset.
     #[arg(long, value_name = "FILE")]
     candidate_data: Option<PathBuf>,
+    /// Also compare per value of this metadata key (e.g. lang, model), read
+    /// from --candidate-data / --baseline-data.
+    #[arg(long, value_name = "KEY")]
+    group_by: Option<String>,
     /// How to print the comparison.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -110,14 +114,21 @@ impl CompareCommand {
         let baseline = result_set(&baseline_ref, config.as_ref())?;
         let candidate = result_set(&candidate_ref, config.as_ref())?;
         let mapping = config.clone().unwrap_or_default();
+        let group_by = self.group_by.as_deref();
+        if group_by.is_some() && self.baseline_data.is_none() && self.candidate_data.is_none() {
+            anyhow::bail!(
+                "--group-by reads the segment of each sample from the datasets: give --candidate-data (and/or --baseline-data)"
+            );
+        }
         let texts = SampleTexts {
-            baseline: read_texts(self.baseline_data.as_deref(), &mapping)?,
-            candidate: read_texts(self.candidate_data.as_deref(), &mapping)?,
+            baseline: read_texts(self.baseline_data.as_deref(), &mapping, group_by)?,
+            candidate: read_texts(self.candidate_data.as_deref(), &mapping, group_by)?,
         };
         let options = CompareOptions {
             confidence: self.confidence,
             seed: self.seed,
             top: self.top,
+            group_by: self.group_by.clone(),
             ..CompareOptions::default()
         };
         let mut comparison = compare::compare(&baseline, &candidate, &texts, &options);
@@ -190,9 +201,10 @@ fn result_set(reference: &str, config: Option<&Config>) -> Result<ResultSet> {
 fn read_texts(
     path: Option<&Path>,
     config: &Config,
-) -> Result<std::collections::HashMap<String, (String, String)>> {
+    group_by: Option<&str>,
+) -> Result<std::collections::HashMap<String, SampleText>> {
     match path {
-        Some(p) => compare::sample_texts(p, config)
+        Some(p) => compare::sample_texts(p, config, group_by)
             .with_context(|| format!("reading dataset {}", p.display())),
         None => Ok(Default::default()),
     }
