@@ -28,6 +28,9 @@ use crate::stats::{self, Interval};
 pub use html::html;
 pub use render::{markdown, table};
 
+/// One metric's evaluations by sample id.
+type Evaluations = HashMap<String, Evaluation>;
+
 /// The evaluations of one results file.
 #[derive(Debug, Default)]
 pub struct ResultSet {
@@ -362,10 +365,7 @@ pub fn compare(
         };
         metrics.push(compare_metric(name, before, after, texts, options));
         if options.group_by.is_some() {
-            let mut by_segment: BTreeMap<
-                &str,
-                (HashMap<String, Evaluation>, HashMap<String, Evaluation>),
-            > = BTreeMap::new();
+            let mut by_segment: BTreeMap<&str, (Evaluations, Evaluations)> = BTreeMap::new();
             for (side, evals) in [(0, before), (1, after)] {
                 for (id, e) in evals {
                     let Some(segment) = texts.segment(id) else {
@@ -383,7 +383,7 @@ pub fn compare(
             for (segment, (b, a)) in by_segment {
                 segments
                     .entry(segment.to_owned())
-                    .or_insert_with(Vec::new)
+                    .or_default()
                     .push(compare_metric(name, &b, &a, texts, options));
             }
         }
