@@ -71,7 +71,7 @@ pub fn run(
         specs,
         Box::new(records.into_iter()),
         &opts,
-        &mut |_| Ok(()),
+        &mut |_: &caliper_host::outcome::Evaluation| Ok(()),
         &|_| {},
     )?;
     let spent = clock.stop();

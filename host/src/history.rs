@@ -13,9 +13,12 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use crate::compare::ResultSet;
+use std::collections::HashMap;
+
+use crate::compare::{ResultSet, SampleText};
 use crate::outcome::{Evaluation, Status};
 use crate::report::RunReport;
+use crate::sample::Sample;
 
 /// The schema, one step per version: `MIGRATIONS[i]` upgrades version `i`
 /// to `i + 1`. Never edit a released step; add one.
@@ -60,6 +63,16 @@ pub const MIGRATIONS: &[&str] = &[
          duration_us INTEGER NOT NULL
      );
      CREATE INDEX evaluations_by_run ON evaluations (run_id, metric);",
+    // 3: the samples of a run (input, output, metadata), so that a
+    // comparison against a stored run can show texts and segments.
+    "CREATE TABLE samples (
+         run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+         sample_id TEXT NOT NULL,
+         input TEXT NOT NULL,
+         output TEXT NOT NULL,
+         metadata TEXT,
+         PRIMARY KEY (run_id, sample_id)
+     );",
 ];
 
 /// Why the history could not be used.
@@ -403,6 +416,56 @@ impl History {
 /// Evaluations per write transaction of a [`Recorder`].
 const BATCH: usize = 2000;
 
+/// The texts of a stored run's samples, and their segment for `group_by`.
+impl History {
+    /// Inputs, outputs and segments of a stored run's samples, by id.
+    pub fn sample_texts(
+        &self,
+        run_id: i64,
+        group_by: Option<&str>,
+    ) -> Result<HashMap<String, SampleText>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sample_id, input, output, metadata FROM samples WHERE run_id = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([run_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (id, input, output, metadata) = row.map_err(|e| self.err(e))?;
+            let segment = group_by.map(|key| {
+                let sample = Sample {
+                    metadata: metadata
+                        .as_deref()
+                        .and_then(|m| serde_json::from_str(m).ok())
+                        .unwrap_or_default(),
+                    ..Sample::default()
+                };
+                sample
+                    .metadata_text(key)
+                    .unwrap_or_else(|| crate::runner::NO_SEGMENT.to_owned())
+            });
+            out.insert(
+                id,
+                SampleText {
+                    input,
+                    output,
+                    segment,
+                },
+            );
+        }
+        Ok(out)
+    }
+}
+
 /// A run being recorded (see [`History::start`]).
 pub struct Recorder<'a> {
     conn: &'a mut Connection,
@@ -456,6 +519,33 @@ impl Recorder<'_> {
                     labels,
                     e.duration_us as i64
                 ])
+            });
+        inserted.map_err(|e| self.err(e))?;
+        self.pending += 1;
+        if self.pending >= BATCH {
+            self.commit_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Records one sample's texts and metadata (the first of a duplicated id
+    /// wins).
+    pub fn sample(&mut self, s: &Sample) -> Result<(), HistoryError> {
+        if self.pending == 0 {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| self.err(e))?;
+        }
+        let metadata = (!s.metadata.is_empty())
+            .then(|| serde_json::to_string(&s.metadata).unwrap_or_default());
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO samples (run_id, sample_id, input, output, metadata)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![self.run_id, s.id, s.input, s.output, metadata])
             });
         inserted.map_err(|e| self.err(e))?;
         self.pending += 1;

@@ -24,7 +24,7 @@ use crate::dataset::{Record, RecordError, Records};
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
 use crate::outcome::Evaluation;
-use crate::sample::PreparedSample;
+use crate::sample::{PreparedSample, Sample};
 use crate::summary::Stats;
 
 /// Records per chunk sent to a worker (at least; a larger `batch_size`
@@ -52,6 +52,28 @@ impl Default for RunOptions {
             group_by: None,
             cancel: Arc::new(AtomicBool::new(false)),
         }
+    }
+}
+
+/// Where a run's output goes. Closures `FnMut(&Evaluation) -> io::Result<()>`
+/// are sinks that ignore samples.
+pub trait Sink {
+    /// Every evaluation, in input order.
+    fn evaluation(&mut self, e: &Evaluation) -> std::io::Result<()>;
+    /// Whether [`Sink::sample`] should be called (it costs keeping every
+    /// sample until it is written).
+    fn wants_samples(&self) -> bool {
+        false
+    }
+    /// Every scored sample, before its evaluations.
+    fn sample(&mut self, _sample: &Sample) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<F: FnMut(&Evaluation) -> std::io::Result<()>> Sink for F {
+    fn evaluation(&mut self, e: &Evaluation) -> std::io::Result<()> {
+        self(e)
     }
 }
 
@@ -97,6 +119,8 @@ enum Item {
         /// One entry per metric; `None` when its `when` filter excluded the
         /// sample.
         evals: Vec<Option<Evaluation>>,
+        /// The sample, when the sink wants it (boxed: most runs carry none).
+        sample: Option<Box<Sample>>,
     },
 }
 
@@ -107,10 +131,11 @@ pub fn run(
     specs: &[Arc<MetricSpec>],
     records: Records,
     opts: &RunOptions,
-    sink: &mut dyn FnMut(&Evaluation) -> std::io::Result<()>,
+    sink: &mut dyn Sink,
     progress: &dyn Fn(u64),
 ) -> Result<RunTotals> {
     let jobs = opts.jobs.max(1);
+    let keep_samples = sink.wants_samples();
     let chunk_size = specs
         .iter()
         .map(|s| s.limits.batch_size)
@@ -171,7 +196,8 @@ pub fn run(
                         if cancel.load(Ordering::Relaxed) {
                             break;
                         }
-                        let items = score_chunk(&mut instances, chunk, group_by.as_deref());
+                        let items =
+                            score_chunk(&mut instances, chunk, group_by.as_deref(), keep_samples);
                         if item_tx.send((seq, items)).is_err() {
                             break;
                         }
@@ -221,6 +247,7 @@ fn score_chunk(
     instances: &mut [MetricInstance],
     chunk: Vec<Record>,
     group_by: Option<&str>,
+    keep_samples: bool,
 ) -> Vec<Item> {
     let mut items = Vec::with_capacity(chunk.len());
     // (index into `items`, sample) for every sample of the chunk.
@@ -239,6 +266,7 @@ fn score_chunk(
                         new_record: n == 0,
                         group,
                         evals: vec![None; instances.len()],
+                        sample: None,
                     });
                     samples.push((items.len() - 1, sample));
                 }
@@ -260,6 +288,13 @@ fn score_chunk(
             }
         }
     }
+    if keep_samples {
+        for (i, s) in samples {
+            if let Item::Scored { sample, .. } = &mut items[i] {
+                *sample = Some(Box::new(s));
+            }
+        }
+    }
     items
 }
 
@@ -268,7 +303,7 @@ fn record_item(
     item: Item,
     metrics: usize,
     opts: &RunOptions,
-    sink: &mut dyn FnMut(&Evaluation) -> std::io::Result<()>,
+    sink: &mut dyn Sink,
 ) -> std::io::Result<()> {
     match item {
         Item::Invalid(e) => {
@@ -286,7 +321,11 @@ fn record_item(
             new_record,
             group,
             evals,
+            sample,
         } => {
+            if let Some(s) = &sample {
+                sink.sample(s)?;
+            }
             totals.samples += 1;
             totals.records += u64::from(new_record);
             let mut segment = group.map(|g| {
@@ -298,7 +337,7 @@ fn record_item(
             for (i, eval) in evals.iter().enumerate() {
                 match eval {
                     Some(e) => {
-                        sink(e)?;
+                        sink.evaluation(e)?;
                         totals.overall[i].add(e);
                         if let Some(seg) = segment.as_deref_mut() {
                             seg[i].add(e);

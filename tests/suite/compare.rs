@@ -306,6 +306,31 @@ fn runs_are_recorded_and_compared_from_the_history() {
     let v: Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(v["baseline"], format!("run:{}", runs[1]["id"]));
     assert_eq!(v["metrics"][0]["transitions"]["pass_fail"], 12);
+    // The stored samples give the flips their texts, and segments.
+    let flip = &v["metrics"][0]["flipped"][0];
+    assert!(
+        flip["input"]
+            .as_str()
+            .unwrap()
+            .starts_with("Können Sie mir"),
+        "{flip}"
+    );
+    assert_eq!(flip["candidate"]["output"], ENGLISH);
+    let run = s
+        .run(&[
+            "compare",
+            "--baseline",
+            "last~1",
+            "last",
+            "--format",
+            "json",
+            "--group-by",
+            "channel",
+        ])
+        .expect_code(1);
+    let v: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(v["segments"]["web"][0]["transitions"]["pass_fail"], 12);
+    assert_eq!(v["segments"]["app"][0]["transitions"]["pass_fail"], 0);
     let run = s.run(&["compare", "last~5", "last"]).expect_code(2);
     assert!(
         run.stderr().contains("only 2 runs recorded"),

@@ -1,5 +1,6 @@
 //! `caliper compare`: before/after statistics and regression gates.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -111,18 +112,30 @@ impl CompareCommand {
                 anyhow::bail!("give a baseline and a candidate (or --baseline RUN CANDIDATE)")
             }
         };
-        let baseline = result_set(&baseline_ref, config.as_ref())?;
-        let candidate = result_set(&candidate_ref, config.as_ref())?;
-        let mapping = config.clone().unwrap_or_default();
         let group_by = self.group_by.as_deref();
-        if group_by.is_some() && self.baseline_data.is_none() && self.candidate_data.is_none() {
+        let (baseline, stored_baseline) = result_set(&baseline_ref, config.as_ref(), group_by)?;
+        let (candidate, stored_candidate) = result_set(&candidate_ref, config.as_ref(), group_by)?;
+        let mapping = config.clone().unwrap_or_default();
+        let no_texts = stored_baseline.is_none() && stored_candidate.is_none();
+        if group_by.is_some()
+            && no_texts
+            && self.baseline_data.is_none()
+            && self.candidate_data.is_none()
+        {
             anyhow::bail!(
-                "--group-by reads the segment of each sample from the datasets: give --candidate-data (and/or --baseline-data)"
+                "--group-by reads the segment of each sample from the datasets: give --candidate-data (and/or --baseline-data), or compare stored runs"
             );
         }
+        // A dataset given on the command line wins over the stored samples.
         let texts = SampleTexts {
-            baseline: read_texts(self.baseline_data.as_deref(), &mapping, group_by)?,
-            candidate: read_texts(self.candidate_data.as_deref(), &mapping, group_by)?,
+            baseline: match self.baseline_data.as_deref() {
+                Some(p) => read_texts(p, &mapping, group_by)?,
+                None => stored_baseline.unwrap_or_default(),
+            },
+            candidate: match self.candidate_data.as_deref() {
+                Some(p) => read_texts(p, &mapping, group_by)?,
+                None => stored_candidate.unwrap_or_default(),
+            },
         };
         let options = CompareOptions {
             confidence: self.confidence,
@@ -177,13 +190,17 @@ impl CompareCommand {
     }
 }
 
-/// A results file, or a run from the history (`last`, `last~N`, `run:ID`).
-fn result_set(reference: &str, config: Option<&Config>) -> Result<ResultSet> {
+/// A side's results and, for a stored run, its samples.
+type Side = (ResultSet, Option<HashMap<String, SampleText>>);
+
+/// A results file, or a run from the history (`last`, `last~N`, `run:ID`)
+/// with its stored samples.
+fn result_set(reference: &str, config: Option<&Config>, group_by: Option<&str>) -> Result<Side> {
     let path = Path::new(reference);
     let is_run_ref =
         reference == "last" || reference.starts_with("last~") || reference.starts_with("run:");
     if path.exists() || !is_run_ref {
-        return Ok(ResultSet::read(path)?);
+        return Ok((ResultSet::read(path)?, None));
     }
     let Some(db) = config.and_then(|c| c.history.path.clone()) else {
         anyhow::bail!(
@@ -195,17 +212,17 @@ fn result_set(reference: &str, config: Option<&Config>) -> Result<ResultSet> {
     }
     let history = History::open(&db)?;
     let id = history.resolve(reference)?;
-    Ok(history.result_set(id)?)
+    Ok((
+        history.result_set(id)?,
+        Some(history.sample_texts(id, group_by)?),
+    ))
 }
 
 fn read_texts(
-    path: Option<&Path>,
+    path: &Path,
     config: &Config,
     group_by: Option<&str>,
-) -> Result<std::collections::HashMap<String, SampleText>> {
-    match path {
-        Some(p) => compare::sample_texts(p, config, group_by)
-            .with_context(|| format!("reading dataset {}", p.display())),
-        None => Ok(Default::default()),
-    }
+) -> Result<HashMap<String, SampleText>> {
+    compare::sample_texts(path, config, group_by)
+        .with_context(|| format!("reading dataset {}", path.display()))
 }

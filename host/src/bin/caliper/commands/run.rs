@@ -10,9 +10,11 @@ use anyhow::{Context, Result};
 use caliper_host::config::Config;
 use caliper_host::dataset::{self, ReadStats};
 use caliper_host::gate::{self, GateResult};
-use caliper_host::history::History;
+use caliper_host::history::{History, Recorder};
+use caliper_host::outcome::Evaluation;
 use caliper_host::report::{MetricReport, RunReport};
 use caliper_host::runner::{self, RunOptions, Stop};
+use caliper_host::sample::Sample;
 use caliper_host::watch::FileWatcher;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -125,6 +127,38 @@ impl AtomicFile {
             .persist(&self.path)
             .with_context(|| format!("cannot write {}", self.path.display()))?;
         Ok(())
+    }
+}
+
+/// Where a run's evaluations (and, when recording, samples) go.
+struct RunOutputs<'a, 'r> {
+    results: &'a mut ResultsSink,
+    recorder: Option<&'a mut Recorder<'r>>,
+}
+
+impl runner::Sink for RunOutputs<'_, '_> {
+    fn evaluation(&mut self, e: &Evaluation) -> std::io::Result<()> {
+        if let Some(r) = self.recorder.as_mut() {
+            r.evaluation(e).map_err(std::io::Error::other)?;
+        }
+        let w: &mut dyn Write = match &mut *self.results {
+            ResultsSink::None => return Ok(()),
+            ResultsSink::Stdout(w) => w,
+            ResultsSink::File(w, _) => w,
+        };
+        serde_json::to_writer(&mut *w, e)?;
+        w.write_all(b"\n")
+    }
+
+    fn wants_samples(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    fn sample(&mut self, s: &Sample) -> std::io::Result<()> {
+        match self.recorder.as_mut() {
+            Some(r) => r.sample(s).map_err(std::io::Error::other),
+            None => Ok(()),
+        }
     }
 }
 
@@ -247,23 +281,15 @@ impl RunCommand {
 
         let bar = progress_bar(size, self.no_progress || global.quiet);
         let started = Instant::now();
-        let mut write = |e: &caliper_host::outcome::Evaluation| -> std::io::Result<()> {
-            if let Some(r) = recorder.as_mut() {
-                r.evaluation(e).map_err(std::io::Error::other)?;
-            }
-            let w: &mut dyn Write = match &mut sink {
-                ResultsSink::None => return Ok(()),
-                ResultsSink::Stdout(w) => w,
-                ResultsSink::File(w, _) => w,
-            };
-            serde_json::to_writer(&mut *w, e)?;
-            w.write_all(b"\n")
+        let mut outputs = RunOutputs {
+            results: &mut sink,
+            recorder: recorder.as_mut(),
         };
         let progress = |records: u64| {
             bar.set_position(read.bytes());
             bar.set_message(format!("{records} records"));
         };
-        let totals = runner::run(&specs, records, &opts, &mut write, &progress)?;
+        let totals = runner::run(&specs, records, &opts, &mut outputs, &progress)?;
         bar.finish_and_clear();
         let elapsed = started.elapsed().as_secs_f64();
 
