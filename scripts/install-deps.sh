@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
 # System tools the test suite needs besides the Rust toolchain:
 # promtool (Debian package `prometheus`) validates /metrics output and the
-# generated alert rules; chromium renders the HTML report headless.
+# generated alert rules; chromium renders the HTML report headless; xmllint
+# (libxml2-utils) validates JUnit XML against the Jenkins JUnit schema
+# (junit-10.xsd), which pytest's source distribution on PyPI ships and which
+# is unpacked into target/junit-schema (never committed).
 # Idempotent: installs only what is missing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+schema=target/junit-schema/junit-10.xsd
+if [ ! -f "$schema" ]; then
+    mkdir -p target/junit-schema/dl
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+        pytest==8.3.5 -d target/junit-schema/dl
+    tar xzf target/junit-schema/dl/pytest-8.3.5.tar.gz -C target/junit-schema \
+        --strip-components=3 pytest-8.3.5/testing/example_scripts/junit-10.xsd
+fi
+
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
@@ -17,4 +32,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-command -v promtool chromium
+command -v promtool chromium xmllint

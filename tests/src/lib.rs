@@ -298,6 +298,27 @@ impl Server {
         }
     }
 
+    /// `POST path` on a connection of its own (not pooled, so that a
+    /// connection the server closes is not reused), with transport errors
+    /// returned instead of panicking.
+    pub fn try_post(&self, path: &str, body: &str) -> Result<Reply, String> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_idle_connections(0)
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .build()
+            .into();
+        let mut r = agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .send(body)
+            .map_err(|e| e.to_string())?;
+        Ok(Reply {
+            status: r.status().as_u16(),
+            body: r.body_mut().read_to_string().unwrap_or_default(),
+        })
+    }
+
     /// Sends SIGTERM and waits; returns the exit code and the logs.
     pub fn stop(mut self) -> (i32, String) {
         let code = self.terminate();
@@ -332,9 +353,38 @@ pub struct JunitCase {
     pub failure: Option<String>,
 }
 
-/// Parses a JUnit XML file (it must be well-formed, with consistent
-/// `tests`/`failures` counts on `<testsuite>`) and returns its test cases.
+/// Validates a JUnit XML file against the Jenkins JUnit schema
+/// (`junit-10.xsd`, unpacked by scripts/install-deps.sh) with xmllint.
+pub fn junit_validate(path: &Path) {
+    let schema =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/junit-schema/junit-10.xsd");
+    assert!(
+        schema.exists(),
+        "{} is missing: run scripts/install-deps.sh",
+        schema.display()
+    );
+    let xmllint = on_path("xmllint")
+        .expect("xmllint not found: install the Debian package `libxml2-utils` (scripts/install-deps.sh does)");
+    let out = Command::new(xmllint)
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} does not validate against junit-10.xsd:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Parses a JUnit XML file (it must validate against the JUnit schema and
+/// have consistent `tests`/`failures` counts on `<testsuite>`) and returns
+/// its test cases.
 pub fn junit_cases(path: &Path) -> Vec<JunitCase> {
+    junit_validate(path);
     let text = std::fs::read_to_string(path).unwrap();
     let doc = roxmltree::Document::parse(&text)
         .unwrap_or_else(|e| panic!("{} is not well-formed XML: {e}\n{text}", path.display()));

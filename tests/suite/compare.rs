@@ -440,3 +440,15 @@ fn the_html_report_renders_in_headless_chromium_without_console_errors() {
         "12 language + 2 length flips expected"
     );
 }
+
+/// The schema check is real: a report with an unknown element is refused.
+#[test]
+#[should_panic(expected = "does not validate against junit-10.xsd")]
+fn the_junit_schema_check_rejects_an_invalid_report() {
+    let s = Scratch::new();
+    let path = s.write(
+        "bad.xml",
+        "<?xml version=\"1.0\"?><testsuites><testsuite name=\"x\" tests=\"1\"><testcase name=\"a\"><verdict/></testcase></testsuite></testsuites>",
+    );
+    caliper_tests::junit_validate(&path);
+}

@@ -232,7 +232,18 @@ fn guardrail_blocks_on_fails_and_fail_closed_errors_and_reports_versions() {
             "bad_request",
         ),
     ] {
-        let r = server.post("/v1/evaluate", &body);
+        let r = match server.try_post("/v1/evaluate", &body) {
+            Ok(r) => r,
+            // The server refuses an oversize body by its Content-Length,
+            // before reading it, and closes the connection; the client can
+            // then see the close mid-upload instead of the answer. The 413
+            // is still counted, which /metrics shows below.
+            Err(e) if code == "body_too_large" => {
+                eprintln!("oversize body: connection closed before the answer was read: {e}");
+                continue;
+            }
+            Err(e) => panic!("POST /v1/evaluate: {e}"),
+        };
         assert_eq!(r.status, status, "{}", r.body);
         assert_eq!(r.json()["error"]["code"], code, "{}", r.body);
     }
@@ -295,7 +306,15 @@ fn guardrail_blocks_on_fails_and_fail_closed_errors_and_reports_versions() {
     );
     assert!(text.contains("caliper_evaluation_duration_seconds_bucket{metric=\"pii\""));
     assert!(text.contains("caliper_metric_value_bucket{metric=\"lang\""));
-    assert!(text.contains(r#"caliper_http_requests_total{code="413",route="/v1/evaluate"}"#));
+    // Too many samples, and the oversize body.
+    assert_eq!(
+        series(
+            &text,
+            r#"caliper_http_requests_total{code="413",route="/v1/evaluate"}"#
+        ),
+        Some(2.0),
+        "{text}"
+    );
     assert!(text.contains(r#"caliper_metric_info{digest="sha256:"#));
 
     let (code, logs) = server.stop();
