@@ -860,3 +860,36 @@ fn a_version_that_fails_its_examples_or_rejects_its_config_is_refused_and_the_ol
     let (code, logs) = server.stop();
     assert_eq!(code, 0, "{logs}");
 }
+
+#[test]
+fn ingest_sampling_keeps_about_the_rate_and_decides_the_same_for_the_same_id() {
+    let s = Scratch::new();
+    let config = [
+        "[serve]\ningest_sample_rate = 0.5\n".to_owned(),
+        metric_toml("len", "response-length", ""),
+    ]
+    .concat();
+    s.write("caliper.toml", &config);
+    let server = Server::start(&s, &[]);
+    // Without ids: each sample gets a distinct one, so about half are kept.
+    let anonymous: Vec<Value> = (0..400).map(|_| json!({"output": "hello there"})).collect();
+    let v = server
+        .post("/v1/ingest", &json!({ "samples": anonymous }).to_string())
+        .json();
+    let (queued, out) = (
+        v["queued"].as_u64().unwrap(),
+        v["sampled_out"].as_u64().unwrap(),
+    );
+    assert_eq!(queued + out, 400);
+    assert!((140..=260).contains(&queued), "{v}");
+    // With ids: a retried request gets the same decisions.
+    let named: Vec<Value> = (0..100)
+        .map(|i| json!({"id": format!("req-{i}"), "output": "hi"}))
+        .collect();
+    let body = json!({ "samples": named }).to_string();
+    let first = server.post("/v1/ingest", &body).json()["queued"].clone();
+    let second = server.post("/v1/ingest", &body).json()["queued"].clone();
+    assert_eq!(first, second);
+    let (code, logs) = server.stop();
+    assert_eq!(code, 0, "{logs}");
+}

@@ -14,7 +14,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -46,6 +46,8 @@ pub struct AppState {
     pub ingest: Arc<IngestQueue>,
     /// Cleared when shutdown begins.
     pub ready: AtomicBool,
+    /// Ingest requests so far (names samples that come without an id).
+    pub ingest_requests: AtomicU64,
 }
 
 /// The router, with body limits and request accounting.
@@ -148,9 +150,11 @@ struct SamplesRequest {
 }
 
 /// Parses a request body into samples with the config's input mapping.
+/// Samples without an id get `<stem>:<n>` (n counts from 1 in the request).
 fn parse_samples(
     body: Result<Bytes, BytesRejection>,
     snapshot: &Snapshot,
+    stem: &str,
 ) -> Result<(SamplesRequest, Vec<Sample>), ApiError> {
     let body = body.map_err(|e| {
         let status = e.status();
@@ -187,7 +191,7 @@ fn parse_samples(
             ),
         ));
     }
-    let mapper = Mapper::new(Path::new("request"), snapshot.config.input.clone());
+    let mapper = Mapper::new(Path::new(stem), snapshot.config.input.clone());
     let mut samples = Vec::with_capacity(records.len());
     for (i, record) in records.into_iter().enumerate() {
         let mapped = mapper
@@ -243,7 +247,7 @@ async fn evaluate(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let snapshot = state.registry.snapshot();
-    let (request, samples) = parse_samples(body, &snapshot)?;
+    let (request, samples) = parse_samples(body, &snapshot, "request")?;
     let metrics = select_metrics(&snapshot, request.metrics.as_deref())?;
     let timeout_ms = request
         .deadline_ms
@@ -406,7 +410,13 @@ async fn ingest(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let snapshot = state.registry.snapshot();
-    let (request, samples) = parse_samples(body, &snapshot)?;
+    // Ids for samples that come without one are unique per request, so that
+    // sampling (a hash of the id) does not treat them all alike.
+    let stem = format!(
+        "ingest-{}",
+        state.ingest_requests.fetch_add(1, Ordering::Relaxed)
+    );
+    let (request, samples) = parse_samples(body, &snapshot, &stem)?;
     if request.metrics.is_some() || request.deadline_ms.is_some() {
         return Err(ApiError::bad_request(
             "`metrics` and `deadline_ms` apply to /v1/evaluate only; ingest scores every metric",

@@ -67,6 +67,7 @@ pub fn run(
         telemetry: telemetry.clone(),
         ingest: ingest.clone(),
         ready: AtomicBool::new(true),
+        ingest_requests: Default::default(),
     });
 
     let stop = Arc::new(AtomicBool::new(false));
