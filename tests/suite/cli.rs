@@ -208,3 +208,64 @@ fn the_example_config_runs_and_catches_the_german_chat_answered_in_english() {
             .all(|r| r["outcome"] != "error" && r["outcome"] != "trap")
     );
 }
+
+#[test]
+fn caliper_test_runs_labelled_cases_and_reports_mismatches() {
+    let s = Scratch::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    // Every standard metric passes its own cases through `caliper test`.
+    for (package, dir) in [
+        ("pii-leak", "pii-leak"),
+        ("response-length", "response-length"),
+        ("regex-metric", "regex-metric"),
+    ] {
+        let cases = root.join(dir).join("cases.jsonl");
+        let run = s
+            .run(&[
+                "test",
+                wasm(package).to_str().unwrap(),
+                "--cases",
+                cases.to_str().unwrap(),
+            ])
+            .expect_code(0);
+        assert!(run.stdout().contains("cases pass"), "{}", run.stdout());
+    }
+    // A wrong expectation is listed, with the metric's own reason; exit 1.
+    s.jsonl(
+        "wrong.jsonl",
+        &[
+            serde_json::json!({"name": "ok", "sample": {"output": "no contact data here"}, "expect": {"outcome": "pass"}}),
+            serde_json::json!({"name": "mislabelled", "sample": {"output": "mail bob@example.com"}, "expect": {"outcome": "pass"}}),
+        ],
+    );
+    let run = s
+        .run(&[
+            "test",
+            wasm("pii-leak").to_str().unwrap(),
+            "--cases",
+            "wrong.jsonl",
+        ])
+        .expect_code(1);
+    assert!(
+        run.stdout().contains("1 of 2 cases pass"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stdout()
+            .contains("FAIL mislabelled: outcome fail (expected pass): 1 leak: email"),
+        "{}",
+        run.stdout()
+    );
+    // A bad case line names its file and line; exit 2.
+    s.write("bad.jsonl", "{\"sample\": {\"output\": \"x\"}, \"expect\": {\"outcome\": \"pass\"}}\n{\"expect\": {}}\n");
+    let run = s
+        .run(&[
+            "test",
+            wasm("pii-leak").to_str().unwrap(),
+            "--cases",
+            "bad.jsonl",
+        ])
+        .expect_code(2);
+    assert!(run.stderr().contains("bad.jsonl:2:"), "{}", run.stderr());
+}

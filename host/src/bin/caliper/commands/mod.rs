@@ -8,6 +8,7 @@ mod inspect;
 mod list;
 mod run;
 mod serve;
+mod test;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ use clap::{Args, Parser, Subcommand};
 ///   caliper list                        # what the config resolves to
 ///   caliper run data.jsonl -o out.jsonl # score a dataset, gate CI on it
 ///   caliper inspect metric.wasm         # what a component says it is
+///   caliper test metric.wasm --cases cases.jsonl  # a metric against labelled cases
 ///   caliper compare before.jsonl after.jsonl  # what got worse, with statistics
 ///   caliper history                     # each metric's trend across recorded runs
 ///   caliper serve                       # live service, hot reload, /metrics
@@ -68,6 +70,7 @@ pub enum Command {
     Run(run::RunCommand),
     Serve(serve::ServeCommand),
     Inspect(inspect::InspectCommand),
+    Test(test::TestCommand),
     List(list::ListCommand),
     Compare(compare::CompareCommand),
     History(history::HistoryCommand),
@@ -79,6 +82,7 @@ impl Command {
         match self {
             Command::Run(c) => c.execute(global),
             Command::Inspect(c) => c.execute(global),
+            Command::Test(c) => c.execute(global),
             Command::List(c) => c.execute(global),
             Command::Serve(c) => c.execute(global),
             Command::Alerts(c) => c.execute(),
