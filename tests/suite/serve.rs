@@ -152,7 +152,7 @@ fn guardrail_blocks_on_fails_and_fail_closed_errors_and_reports_versions() {
     let v = server
         .post(
             "/v1/evaluate",
-            &json!({"samples": [{"id": "b", "output": "BAD"}], "metrics": ["flaky-open", "flaky-closed"]}).to_string(),
+            &json!({"samples": [{"id": "b", "output": "BAD"}], "metrics": ["flaky-open", "flaky-closed", "flaky-open"]}).to_string(),
         )
         .json();
     assert_eq!(v["verdict"], "block", "{v}");
@@ -170,6 +170,8 @@ fn guardrail_blocks_on_fails_and_fail_closed_errors_and_reports_versions() {
         .find(|r| r["metric"] == "flaky-open")
         .unwrap();
     assert_eq!(open["outcome"], "trap", "{open}");
+    // A metric named twice runs once.
+    assert_eq!(v["results"].as_array().unwrap().len(), 2, "{v}");
 
     // The request deadline: a metric still running is reported as timeout
     // (fail_open, so allowed) and the response comes back in time.

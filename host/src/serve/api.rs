@@ -340,7 +340,12 @@ fn select_metrics(
         return Ok(all);
     };
     let mut out = Vec::with_capacity(names.len());
+    let mut seen = std::collections::HashSet::new();
     for name in names {
+        // A metric named twice runs once.
+        if !seen.insert(name.as_str()) {
+            continue;
+        }
         let Some(entry) = snapshot.get(name) else {
             let known: Vec<&str> = snapshot.metrics.iter().map(|m| m.name.as_str()).collect();
             return Err(ApiError::new(
