@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# System tools the test suite needs besides the Rust toolchain:
+# Tools the test suite needs besides the Rust toolchain:
 # promtool (Debian package `prometheus`) validates /metrics output and the
 # generated alert rules; chromium renders the HTML report headless; xmllint
 # (libxml2-utils) validates JUnit XML against the Jenkins JUnit schema
@@ -16,6 +16,11 @@ if [ ! -f "$schema" ]; then
         pytest==8.3.5 -d target/junit-schema/dl
     tar xzf target/junit-schema/dl/pytest-8.3.5.tar.gz -C target/junit-schema \
         --strip-components=3 pytest-8.3.5/testing/example_scripts/junit-10.xsd
+fi
+
+# componentize-py builds the Python metrics (sdk/python).
+if ! command -v componentize-py >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check componentize-py==0.25.1
 fi
 
 missing=()

@@ -5,5 +5,6 @@ mod cli;
 mod compare;
 mod dataset;
 mod hostile;
+mod python;
 mod serve;
 mod standard_metrics;

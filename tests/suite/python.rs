@@ -1,0 +1,149 @@
+//! Metrics written in Python with `sdk/python`, built with componentize-py
+//! by `python -m caliper_sdk.build`, run by the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use caliper_tests::{Scratch, wasm_dir};
+use serde_json::json;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds `app` into `out` with the SDK's build command.
+fn build(app: &Path, out: &Path) {
+    let status = Command::new("python3")
+        .args(["-m", "caliper_sdk.build"])
+        .arg(app)
+        .arg("-o")
+        .arg(out)
+        .env("PYTHONPATH", repo().join("sdk/python"))
+        .status()
+        .expect("python3");
+    assert!(
+        status.success(),
+        "building {} failed (is componentize-py installed? scripts/install-deps.sh installs it)",
+        app.display()
+    );
+}
+
+/// The competitor-mention example, built once per test run.
+fn competitor_mention() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = wasm_dir().join("python").join("competitor_mention.wasm");
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        build(
+            &repo().join("plugins/python/competitor-mention/app.py"),
+            &out,
+        );
+        out
+    })
+}
+
+#[test]
+fn a_python_metric_builds_describes_itself_and_passes_its_cases() {
+    let s = Scratch::new();
+    let path = competitor_mention().to_str().unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&s.run(&["inspect", path, "--json"]).expect_code(0).stdout()).unwrap();
+    assert_eq!(v["descriptor"]["name"], "competitor-mention");
+    assert_eq!(v["descriptor"]["owner"], "brand-team");
+    assert_eq!(v["contract"], "0.1.0");
+    let cases = repo().join("plugins/python/competitor-mention/cases.jsonl");
+    let run = s
+        .run(&["test", path, "--cases", cases.to_str().unwrap()])
+        .expect_code(0);
+    assert!(
+        run.stdout().contains("3 of 3 cases pass"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn python_errors_and_bad_configs_become_the_documented_outcomes_also_in_batches() {
+    let s = Scratch::new();
+    s.write(
+        "flaky.py",
+        r#"
+from caliper_sdk import ConfigError, Metric, MetricError, Outcome
+
+
+class Flaky(Metric):
+    name = "flaky"
+
+    def __init__(self, config):
+        if config.get("reject"):
+            raise ConfigError("told to reject")
+
+    def evaluate(self, sample):
+        if "BAD" in sample.output:
+            raise MetricError("cannot score this one")
+        if "BOOM" in sample.output:
+            raise ValueError("unexpected")
+        if "NAN" in sample.output:
+            return Outcome.passed(float("nan"))
+        return Outcome.passed(len(sample.output)).with_label("lang", sample.metadata.get("lang", "?"))
+
+
+from caliper_sdk.component import export
+
+Metric = export(Flaky)
+"#,
+    );
+    build(&s.path().join("flaky.py"), &s.path().join("flaky.wasm"));
+    s.jsonl(
+        "data.jsonl",
+        &[
+            json!({"id": "ok", "output": "fine", "metadata": {"lang": "de"}}),
+            json!({"id": "bad", "output": "BAD"}),
+            json!({"id": "boom", "output": "BOOM"}),
+            json!({"id": "nan", "output": "NAN"}),
+            json!({"id": "ok2", "output": "also fine"}),
+        ],
+    );
+    for batch in [1, 4] {
+        s.write(
+            "caliper.toml",
+            &format!("[[metric]]\nname = \"flaky\"\npath = \"flaky.wasm\"\nlimits = {{ batch_size = {batch} }}\n"),
+        );
+        s.run(&["run", "data.jsonl", "-o", "out.jsonl", "--no-history"])
+            .expect_code(0);
+        let results = s.results("out.jsonl");
+        let got: Vec<(&str, &str)> = results
+            .iter()
+            .map(|r| {
+                (
+                    r["sample_id"].as_str().unwrap(),
+                    r["outcome"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("ok", "pass"),
+                ("bad", "error"),
+                ("boom", "error"),
+                ("nan", "invalid"),
+                ("ok2", "pass")
+            ],
+            "batch_size {batch}"
+        );
+        assert_eq!(results[0]["value"], 4.0);
+        assert_eq!(results[0]["labels"]["lang"], "de");
+        assert_eq!(results[1]["reason"], "cannot score this one");
+        assert_eq!(results[2]["reason"], "ValueError: unexpected");
+    }
+    // A refused config fails at load time, naming the metric.
+    s.write(
+        "caliper.toml",
+        "[[metric]]\nname = \"flaky\"\npath = \"flaky.wasm\"\nconfig = { reject = true }\n",
+    );
+    let run = s.run(&["run", "data.jsonl"]).expect_code(2);
+    assert!(run.stderr().contains("metric `flaky`"), "{}", run.stderr());
+    assert!(run.stderr().contains("told to reject"), "{}", run.stderr());
+}
