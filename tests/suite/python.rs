@@ -29,38 +29,54 @@ fn build(app: &Path, out: &Path) {
     );
 }
 
-/// The competitor-mention example, built once per test run.
-fn competitor_mention() -> &'static Path {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+/// Every example in `plugins/python` (a directory with `app.py` and
+/// `cases.jsonl`), built once per test run: (name, component).
+fn examples() -> &'static [(String, PathBuf)] {
+    static BUILT: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let out = wasm_dir().join("python").join("competitor_mention.wasm");
-        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-        build(
-            &repo().join("plugins/python/competitor-mention/app.py"),
-            &out,
-        );
-        out
+        let mut names: Vec<String> = std::fs::read_dir(repo().join("plugins/python"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().join("app.py").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let out = wasm_dir()
+                    .join("python")
+                    .join(format!("{}.wasm", name.replace('-', "_")));
+                std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+                build(
+                    &repo().join("plugins/python").join(&name).join("app.py"),
+                    &out,
+                );
+                (name, out)
+            })
+            .collect()
     })
 }
 
 #[test]
-fn a_python_metric_builds_describes_itself_and_passes_its_cases() {
+fn the_python_examples_build_describe_themselves_and_pass_their_cases() {
     let s = Scratch::new();
-    let path = competitor_mention().to_str().unwrap();
-    let v: serde_json::Value =
-        serde_json::from_str(&s.run(&["inspect", path, "--json"]).expect_code(0).stdout()).unwrap();
-    assert_eq!(v["descriptor"]["name"], "competitor-mention");
-    assert_eq!(v["descriptor"]["owner"], "brand-team");
-    assert_eq!(v["contract"], "0.1.0");
-    let cases = repo().join("plugins/python/competitor-mention/cases.jsonl");
-    let run = s
-        .run(&["test", path, "--cases", cases.to_str().unwrap()])
-        .expect_code(0);
-    assert!(
-        run.stdout().contains("3 of 3 cases pass"),
-        "{}",
-        run.stdout()
-    );
+    let examples = examples();
+    assert!(examples.len() >= 2, "{examples:?}");
+    for (name, component) in examples {
+        let path = component.to_str().unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&s.run(&["inspect", path, "--json"]).expect_code(0).stdout())
+                .unwrap();
+        assert_eq!(v["descriptor"]["name"], name.as_str());
+        assert!(!v["descriptor"]["owner"].as_str().unwrap().is_empty());
+        assert_eq!(v["contract"], "0.1.0");
+        let cases = repo().join("plugins/python").join(name).join("cases.jsonl");
+        let run = s
+            .run(&["test", path, "--cases", cases.to_str().unwrap()])
+            .expect_code(0);
+        assert!(run.stdout().contains("cases pass"), "{}", run.stdout());
+    }
 }
 
 #[test]
