@@ -399,18 +399,15 @@ impl Config {
                 )));
             }
             if let Some(gate) = &m.gate {
-                for (key, v) in [
-                    ("min_pass_rate", gate.min_pass_rate),
-                    ("max_error_rate", gate.max_error_rate),
-                ] {
-                    if let Some(v) = v
-                        && !(0.0..=1.0).contains(&v)
-                    {
-                        return Err(invalid(format!(
-                            "metric `{name}`: gate.{key} = {v} is not a fraction between 0 and 1"
-                        )));
-                    }
-                }
+                check_fractions(
+                    &name,
+                    "gate",
+                    &[
+                        ("min_pass_rate", gate.min_pass_rate),
+                        ("max_error_rate", gate.max_error_rate),
+                    ],
+                )
+                .map_err(invalid)?;
             }
             if let Some(r) = &m.regression
                 && !((0.0..=1.0).contains(&r.max_drop) && r.alpha > 0.0 && r.alpha < 1.0)
@@ -420,18 +417,15 @@ impl Config {
                 )));
             }
             if let Some(alert) = &m.alert {
-                for (key, v) in [
-                    ("max_fail_rate", alert.max_fail_rate),
-                    ("max_error_rate", alert.max_error_rate),
-                ] {
-                    if let Some(v) = v
-                        && !(0.0..=1.0).contains(&v)
-                    {
-                        return Err(invalid(format!(
-                            "metric `{name}`: alert.{key} = {v} is not a fraction between 0 and 1"
-                        )));
-                    }
-                }
+                check_fractions(
+                    &name,
+                    "alert",
+                    &[
+                        ("max_fail_rate", alert.max_fail_rate),
+                        ("max_error_rate", alert.max_error_rate),
+                    ],
+                )
+                .map_err(invalid)?;
                 for (key, v) in [("for", &alert.for_), ("window", &alert.window)] {
                     if !is_prometheus_duration(v) {
                         return Err(invalid(format!(
@@ -488,6 +482,25 @@ impl Config {
     pub fn limits_for(&self, metric: &MetricConfig) -> Limits {
         metric.limits.apply(self.defaults.apply(Limits::default()))
     }
+}
+
+/// Checks that every given rate of `metric`'s `section` is a fraction in
+/// [0, 1]; the error names the metric, section and key.
+fn check_fractions(
+    metric: &str,
+    section: &str,
+    rates: &[(&str, Option<f64>)],
+) -> Result<(), String> {
+    for &(key, v) in rates {
+        if let Some(v) = v
+            && !(0.0..=1.0).contains(&v)
+        {
+            return Err(format!(
+                "metric `{metric}`: {section}.{key} = {v} is not a fraction between 0 and 1"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `text` is a Prometheus duration: one or more `<number><unit>`
