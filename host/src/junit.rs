@@ -6,24 +6,7 @@
 use std::fmt::Write;
 
 use crate::gate::GateResult;
-
-/// Escapes text for XML attribute values and character data.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::markup::escape;
 
 /// A JUnit XML document for the gates of one run or comparison. `suite`
 /// names the test suite (e.g. `caliper run chats.jsonl`); `elapsed_s` is
@@ -96,6 +79,5 @@ mod tests {
         assert!(xml.contains(r#"<testcase classname="lang" name="min_pass_rate""#));
         assert!(xml.contains(r#"<failure message="pass rate 93.8% &lt; min 95.0% &amp; &quot;more&quot;" type="gate">"#), "{xml}");
         assert_eq!(xml.matches("<failure").count(), 1);
-        assert_eq!(escape("a\u{1}b"), "a\u{fffd}b");
     }
 }

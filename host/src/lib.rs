@@ -33,6 +33,7 @@ pub mod history;
 pub mod instance;
 pub mod junit;
 pub mod load;
+mod markup;
 pub mod metric;
 pub mod outcome;
 pub mod plugin;

@@ -5,24 +5,10 @@
 
 use std::fmt::Write;
 
-use super::{Comparison, Histogram, MetricComparison, p_value, signed_pts};
+use super::render::{change, mean_change};
+use super::{Comparison, Histogram, MetricComparison, p_value};
 use crate::gate::pct;
-
-/// Escapes text for HTML.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::markup::escape;
 
 const BASE: &str = "#7a869a";
 const CAND: &str = "#2f6fde";
@@ -66,7 +52,7 @@ fn pass_rate_chart(metrics: &[MetricComparison]) -> String {
             "<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"end\">{}</text>",
             left - 8.0,
             y + 17.0,
-            esc(&m.metric)
+            escape(&m.metric)
         );
         for (j, (side, color)) in [(&m.baseline, BASE), (&m.candidate, CAND)]
             .iter()
@@ -122,7 +108,7 @@ fn histogram_chart(m: &MetricComparison, h: &Histogram) -> String {
     let bw = (w - 2.0 * pad) / bins as f64;
     let mut svg = format!(
         "<svg role=\"img\" aria-label=\"values of {}\" viewBox=\"0 0 {w} {}\" width=\"100%\">",
-        esc(&m.metric),
+        escape(&m.metric),
         ht + 20.0
     );
     for (i, (b, c)) in h.baseline.iter().zip(&h.candidate).enumerate() {
@@ -158,13 +144,7 @@ fn histogram_chart(m: &MetricComparison, h: &Histogram) -> String {
 /// The whole report.
 pub fn html(c: &Comparison) -> String {
     let mut out = String::new();
-    let title = if c.gates.is_empty() {
-        "no regression gates"
-    } else if c.passed {
-        "all regression gates hold"
-    } else {
-        "regression gate failed"
-    };
+    let title = c.verdict();
     let _ = write!(
         out,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -173,10 +153,10 @@ pub fn html(c: &Comparison) -> String {
          <h1>Caliper: baseline vs candidate <span class=\"{}\">({title})</span></h1>\
          <p class=\"muted\"><code>{}</code> → <code>{}</code>; {}% intervals: Wilson for pass rates, \
          seeded paired bootstrap for changes; McNemar exact test on matched samples.</p>",
-        esc(title),
+        escape(title),
         if c.passed { "ok" } else { "fail" },
-        esc(&c.baseline),
-        esc(&c.candidate),
+        escape(&c.baseline),
+        escape(&c.candidate),
         c.confidence * 100.0
     );
     if !c.gates.is_empty() {
@@ -187,9 +167,9 @@ pub fn html(c: &Comparison) -> String {
                 "<li class=\"{}\">{} <code>{}</code> {}: <span>{}</span></li>",
                 if g.passed { "ok" } else { "fail" },
                 if g.passed { "✔" } else { "✘" },
-                esc(&g.metric),
-                esc(&g.check),
-                esc(&g.message)
+                escape(&g.metric),
+                escape(&g.check),
+                escape(&g.message)
             );
         }
         out.push_str("</ul>");
@@ -208,25 +188,14 @@ pub fn html(c: &Comparison) -> String {
     );
     for m in &c.metrics {
         let bad = m.pass_rate_change.is_some_and(|d| d < 0.0) && m.mcnemar_p < 0.05;
-        let change = match (m.pass_rate_change, m.pass_rate_change_interval) {
-            (Some(d), Some(i)) => format!(
-                "{} [{}, {}]",
-                signed_pts(d),
-                signed_pts(i.lo),
-                signed_pts(i.hi)
-            ),
-            _ => "-".into(),
-        };
-        let mean = match (m.mean_change, m.mean_change_interval) {
-            (Some(d), Some(i)) => format!("{d:+.3} [{:+.3}, {:+.3}]", i.lo, i.hi),
-            _ => "-".into(),
-        };
+        let change = change(m.pass_rate_change, m.pass_rate_change_interval);
+        let mean = mean_change(m.mean_change, m.mean_change_interval);
         let _ = write!(
             out,
             "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num{}\">{change}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{mean}</td><td>{} → {}</td></tr>",
-            esc(&m.metric),
+            escape(&m.metric),
             m.baseline.pass_rate.map_or("-".into(), pct),
             m.candidate.pass_rate.map_or("-".into(), pct),
             if bad { " fail" } else { "" },
@@ -234,19 +203,19 @@ pub fn html(c: &Comparison) -> String {
             m.transitions.pass_fail,
             m.transitions.fail_pass,
             p_value(m.mcnemar_p),
-            esc(&m.baseline.version),
-            esc(&m.candidate.version)
+            escape(&m.baseline.version),
+            escape(&m.candidate.version)
         );
     }
     out.push_str("</tbody></table>");
     if !c.segments.is_empty() {
-        let key = esc(c.group_by.as_deref().unwrap_or("segment"));
+        let key = escape(c.group_by.as_deref().unwrap_or("segment"));
         let _ = write!(out, "<h2>Per {key}</h2><div class=\"charts\">");
         for (segment, metrics) in &c.segments {
             let _ = write!(
                 out,
                 "<div class=\"chart\"><h3>{key} = <code>{}</code></h3>{}</div>",
-                esc(segment),
+                escape(segment),
                 pass_rate_chart(metrics)
             );
         }
@@ -263,7 +232,7 @@ pub fn html(c: &Comparison) -> String {
             let _ = write!(
                 out,
                 "<div class=\"chart\"><h3><code>{}</code></h3>{}</div>",
-                esc(&m.metric),
+                escape(&m.metric),
                 histogram_chart(m, h)
             );
         }
@@ -282,14 +251,14 @@ pub fn html(c: &Comparison) -> String {
                 format!(
                     "<b>{}</b> {}",
                     s.outcome,
-                    esc(s.reason.as_deref().unwrap_or_default())
+                    escape(s.reason.as_deref().unwrap_or_default())
                 )
             };
             let _ = write!(
                 out,
                 "<tr><td><code>{}</code></td><td><code>{}</code></td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&m.metric),
-                esc(&f.sample_id),
+                escape(&m.metric),
+                escape(&f.sample_id),
                 if f.direction == "regressed" {
                     "fail"
                 } else {
@@ -298,8 +267,8 @@ pub fn html(c: &Comparison) -> String {
                 f.direction,
                 side(&f.baseline),
                 side(&f.candidate),
-                esc(f.input.as_deref().unwrap_or_default()),
-                esc(f.candidate.output.as_deref().unwrap_or_default())
+                escape(f.input.as_deref().unwrap_or_default()),
+                escape(f.candidate.output.as_deref().unwrap_or_default())
             );
         }
     }

@@ -277,6 +277,19 @@ pub struct Comparison {
     pub passed: bool,
 }
 
+impl Comparison {
+    /// One phrase for the gates' verdict, for report titles.
+    pub fn verdict(&self) -> &'static str {
+        if self.gates.is_empty() {
+            "no regression gates configured"
+        } else if self.passed {
+            "all regression gates hold"
+        } else {
+            "regression gate failed"
+        }
+    }
+}
+
 /// What the datasets of both sides say about each sample, by id.
 #[derive(Debug, Default)]
 pub struct SampleTexts {

@@ -17,7 +17,8 @@ fn rate(v: Option<f64>, i: Option<Interval>) -> String {
     }
 }
 
-fn change(v: Option<f64>, i: Option<Interval>) -> String {
+/// A pass-rate change with its interval, in points.
+pub(super) fn change(v: Option<f64>, i: Option<Interval>) -> String {
     match (v, i) {
         (Some(v), Some(i)) => format!(
             "{} [{}, {}]",
@@ -30,7 +31,8 @@ fn change(v: Option<f64>, i: Option<Interval>) -> String {
     }
 }
 
-fn mean_change(v: Option<f64>, i: Option<Interval>) -> String {
+/// A mean value change with its interval.
+pub(super) fn mean_change(v: Option<f64>, i: Option<Interval>) -> String {
     match (v, i) {
         (Some(v), Some(i)) => format!("{v:+.3} [{:+.3}, {:+.3}]", i.lo, i.hi),
         (Some(v), None) => format!("{v:+.3}"),
@@ -179,12 +181,10 @@ fn md_cell(text: &str) -> String {
 /// top flipped samples per metric.
 pub fn markdown(c: &Comparison, top: usize) -> String {
     let mut out = String::new();
-    let verdict = if c.gates.is_empty() {
-        "no regression gates configured"
-    } else if c.passed {
-        "all regression gates hold"
+    let verdict = if c.passed {
+        c.verdict().to_owned()
     } else {
-        "**regression gate failed**"
+        format!("**{}**", c.verdict())
     };
     let _ = writeln!(out, "## Caliper: baseline vs candidate ({verdict})\n");
     let _ = writeln!(
