@@ -9,7 +9,6 @@
 //! Architecture invariant: [`MetricInstance::evaluate`] always returns an
 //! [`Evaluation`]; whatever the guest does becomes its outcome.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -210,27 +209,13 @@ impl MetricInstance {
     }
 
     fn evaluation(&self, sample_id: &str, status: Status) -> Evaluation {
-        let plugin = &self.spec.plugin;
-        Evaluation {
-            sample_id: sample_id.to_owned(),
-            metric: self.spec.name.clone(),
-            name: plugin.descriptor.name.clone(),
-            version: plugin.descriptor.version.clone(),
-            digest: plugin.digest.clone(),
-            outcome: status,
-            value: None,
-            reason: None,
-            labels: BTreeMap::new(),
-            duration_us: 0,
-        }
+        self.spec.evaluation(sample_id, status, None)
     }
 
     /// An evaluation that carries only a status and its cause: a failure of
     /// the metric itself.
     fn failed(&self, sample_id: &str, status: Status, cause: String) -> Evaluation {
-        let mut eval = self.evaluation(sample_id, status);
-        eval.reason = Some(cause);
-        eval
+        self.spec.evaluation(sample_id, status, Some(cause))
     }
 
     /// Scores one sample. Never fails: every problem becomes the outcome.

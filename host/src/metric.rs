@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::outcome::{Evaluation, Status};
 use crate::plugin::Plugin;
 use crate::sample::Sample;
 use crate::sandbox::{Grants, Limits};
@@ -87,6 +88,32 @@ pub struct MetricSpec {
     pub grants: Grants,
     /// Which samples the metric applies to.
     pub when: When,
+}
+
+impl MetricSpec {
+    /// An evaluation of this metric with only a status and an optional
+    /// reason (no value, no labels, no duration yet): the start of every
+    /// evaluation, and the whole of one the metric could not give.
+    pub fn evaluation(
+        &self,
+        sample_id: &str,
+        status: Status,
+        reason: Option<String>,
+    ) -> Evaluation {
+        let plugin = &self.plugin;
+        Evaluation {
+            sample_id: sample_id.to_owned(),
+            metric: self.name.clone(),
+            name: plugin.descriptor.name.clone(),
+            version: plugin.descriptor.version.clone(),
+            digest: plugin.digest.clone(),
+            outcome: status,
+            value: None,
+            reason,
+            labels: Default::default(),
+            duration_us: 0,
+        }
+    }
 }
 
 #[cfg(test)]

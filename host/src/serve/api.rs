@@ -384,21 +384,13 @@ fn unanswered(
     reason: String,
     started: Instant,
 ) -> Vec<Evaluation> {
-    let plugin = &metric.spec.plugin;
     samples
         .iter()
         .filter(|s| metric.spec.when.matches(s))
-        .map(|s| Evaluation {
-            sample_id: s.id.clone(),
-            metric: metric.spec.name.clone(),
-            name: plugin.descriptor.name.clone(),
-            version: plugin.descriptor.version.clone(),
-            digest: plugin.digest.clone(),
-            outcome: status,
-            value: None,
-            reason: Some(reason.clone()),
-            labels: Default::default(),
-            duration_us: started.elapsed().as_micros() as u64,
+        .map(|s| {
+            let mut e = metric.spec.evaluation(&s.id, status, Some(reason.clone()));
+            e.duration_us = started.elapsed().as_micros() as u64;
+            e
         })
         .collect()
 }
