@@ -491,62 +491,54 @@ impl Recorder<'_> {
 
     /// Records one evaluation.
     pub fn evaluation(&mut self, e: &Evaluation) -> Result<(), HistoryError> {
-        if self.pending == 0 {
-            self.conn
-                .execute_batch("BEGIN IMMEDIATE")
-                .map_err(|e| self.err(e))?;
-        }
         let labels =
             (!e.labels.is_empty()).then(|| serde_json::to_string(&e.labels).unwrap_or_default());
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO evaluations (run_id, metric, sample_id, name, version, digest,
-                     outcome, value, reason, labels, duration_us)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    self.run_id,
-                    e.metric,
-                    e.sample_id,
-                    e.name,
-                    e.version,
-                    e.digest,
-                    e.outcome.as_str(),
-                    e.value,
-                    e.reason,
-                    labels,
-                    e.duration_us as i64
-                ])
-            });
-        inserted.map_err(|e| self.err(e))?;
-        self.pending += 1;
-        if self.pending >= BATCH {
-            self.commit_pending()?;
-        }
-        Ok(())
+        let run_id = self.run_id;
+        self.insert(
+            "INSERT INTO evaluations (run_id, metric, sample_id, name, version, digest,
+                 outcome, value, reason, labels, duration_us)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                run_id,
+                e.metric,
+                e.sample_id,
+                e.name,
+                e.version,
+                e.digest,
+                e.outcome.as_str(),
+                e.value,
+                e.reason,
+                labels,
+                e.duration_us as i64
+            ],
+        )
     }
 
     /// Records one sample's texts and metadata (the first of a duplicated id
     /// wins).
     pub fn sample(&mut self, s: &Sample) -> Result<(), HistoryError> {
+        let metadata = (!s.metadata.is_empty())
+            .then(|| serde_json::to_string(&s.metadata).unwrap_or_default());
+        let run_id = self.run_id;
+        self.insert(
+            "INSERT OR IGNORE INTO samples (run_id, sample_id, input, output, metadata)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![run_id, s.id, s.input, s.output, metadata],
+        )
+    }
+
+    /// One row, in the open write transaction (begun if none is open and
+    /// committed every [`BATCH`] rows).
+    fn insert(&mut self, sql: &str, row: &[&dyn rusqlite::ToSql]) -> Result<(), HistoryError> {
         if self.pending == 0 {
             self.conn
                 .execute_batch("BEGIN IMMEDIATE")
                 .map_err(|e| self.err(e))?;
         }
-        let metadata = (!s.metadata.is_empty())
-            .then(|| serde_json::to_string(&s.metadata).unwrap_or_default());
         let inserted = self
             .conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO samples (run_id, sample_id, input, output, metadata)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![self.run_id, s.id, s.input, s.output, metadata])
-            });
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute(row));
         inserted.map_err(|e| self.err(e))?;
         self.pending += 1;
         if self.pending >= BATCH {
