@@ -4,7 +4,7 @@ Config: {"competitors": ["Acme Bank", "Globex"], "case_sensitive": false}.
 The value is the number of competitor names found; the labels list them.
 """
 
-from caliper_sdk import ConfigError, Metric, Outcome, Sample
+from caliper_sdk import ConfigError, Metric, Outcome, Sample, exported
 
 
 class CompetitorMention(Metric):
@@ -45,13 +45,4 @@ class CompetitorMention(Metric):
         return outcome
 
 
-def _export():
-    from caliper_sdk.component import export
-
-    return export(CompetitorMention)
-
-
-try:
-    Metric = _export()
-except ImportError:  # plain Python (unit tests): no component bindings
-    pass
+Metric = exported(CompetitorMention)

@@ -9,7 +9,7 @@ answer with fewer than `min_words` content words, is skipped.
 
 import re
 
-from caliper_sdk import ConfigError, Metric, Outcome, Sample
+from caliper_sdk import ConfigError, Metric, Outcome, Sample, exported
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 STOP = {
@@ -66,13 +66,4 @@ class Groundedness(Metric):
         return Outcome.check(share >= self.min_share, value=round(share, 6), reason=reason)
 
 
-def _export():
-    from caliper_sdk.component import export
-
-    return export(Groundedness)
-
-
-try:
-    Metric = _export()
-except ImportError:  # plain Python (unit tests): no component bindings
-    pass
+Metric = exported(Groundedness)

@@ -10,14 +10,13 @@ The module is plain Python (it does not import the component bindings), so a
 metric can be unit-tested with ``pytest`` like any class. To ship it::
 
     # app.py
-    from caliper_sdk import Metric, Outcome
-    from caliper_sdk.component import export
+    from caliper_sdk import Metric, Outcome, exported
 
     class MaxWords(Metric):
         name = "max-words"
         ...
 
-    Metric = export(MaxWords)   # what the component exports
+    Metric = exported(MaxWords)   # what the component exports
 
     $ python -m caliper_sdk.build app.py -o max_words.wasm
 
@@ -37,6 +36,7 @@ __all__ = [
     "MetricError",
     "Outcome",
     "Sample",
+    "exported",
 ]
 
 
@@ -132,3 +132,16 @@ class Metric:
     def evaluate_batch(self, samples: List[Sample]) -> List[Outcome]:
         """Scores several samples; override to share work across them."""
         return [self.evaluate(s) for s in samples]
+
+
+def exported(metric_cls):
+    """The class to bind to ``Metric`` in the module you build
+    (``Metric = exported(MyMetric)``): the component's export, made by
+    :func:`caliper_sdk.component.export`. Outside a build (plain Python, e.g.
+    unit tests) the component bindings do not exist, and ``metric_cls`` is
+    returned unchanged."""
+    try:
+        from .component import export
+    except ImportError:
+        return metric_cls
+    return export(metric_cls)
