@@ -92,8 +92,23 @@ pub(crate) fn classify_failure(
     };
     if let Some(panic) = panic_message(&stderr) {
         cause = format!("panicked: {panic} ({cause})");
+    } else if let Some(tail) = stderr_tail(&stderr) {
+        // C's abort(), a JS or Python runtime's fatal error: what the guest
+        // said last before the trap.
+        cause = format!("{cause}; stderr: {tail}");
     }
     (Status::Trap, cause)
+}
+
+/// The last non-empty lines of captured stderr (at most 4, 500 bytes).
+fn stderr_tail(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let tail = &lines[lines.len().saturating_sub(4)..];
+    (!tail.is_empty()).then(|| truncate(&tail.join(" "), 500))
 }
 
 /// Extracts a Rust-style panic message from captured stderr.
@@ -409,6 +424,15 @@ mod tests {
             Some("panicked at src/lib.rs:9:9: boom: 42")
         );
         assert_eq!(panic_message("nothing here"), None);
+    }
+
+    #[test]
+    fn other_crashes_report_the_last_lines_of_stderr() {
+        assert_eq!(
+            stderr_tail("a\n\nb\nc\nd\nasked to crash\n").as_deref(),
+            Some("b c d asked to crash")
+        );
+        assert_eq!(stderr_tail("  \n"), None);
     }
 
     #[test]
