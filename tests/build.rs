@@ -42,6 +42,7 @@ fn main() {
         "sdk",
         "wit",
         "tests/fixtures",
+        "tests/conformance",
         "Cargo.toml",
         "Cargo.lock",
     ] {
@@ -50,6 +51,7 @@ fn main() {
     let target_dir = root.join("target").join("test-wasm");
     let mut packages = package_names(&root.join("plugins"));
     packages.extend(package_names(&manifest_dir.join("fixtures")));
+    packages.extend(package_names(&manifest_dir.join("conformance")));
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);

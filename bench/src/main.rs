@@ -5,6 +5,7 @@
 
 mod calls;
 mod clock;
+mod languages;
 mod measure;
 mod native;
 mod report;
@@ -37,6 +38,8 @@ use clap::{Args, Parser, Subcommand};
 ///
 ///   caliper-bench serve target/bench/bench.jsonl -c bench/caliper.toml
 ///
+///   caliper-bench languages target/bench/bench.jsonl --component rust=conformance_rust.wasm --component python=py.wasm
+///
 /// `bench/run.sh` builds everything, generates the dataset and runs this
 /// next to `caliper run` and the Python baseline.
 #[derive(Parser)]
@@ -62,6 +65,8 @@ enum Command {
     Wasm(Opts),
     /// The live service: guardrail latency, throughput, hot-reload time.
     Serve(serve::ServeOpts),
+    /// One metric written in every SDK language: size, load, call cost, throughput.
+    Languages(languages::LanguagesOpts),
 }
 
 /// What every subcommand takes.
@@ -125,6 +130,15 @@ fn main() -> ExitCode {
         Command::Compare(o) => (o, Sides::Both),
         Command::Native(o) => (o, Sides::Native),
         Command::Wasm(o) => (o, Sides::Wasm),
+        Command::Languages(o) => {
+            return match languages::run(&o) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         Command::Serve(o) => {
             return match serve::run(&o) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -13,7 +13,7 @@ fn repo() -> PathBuf {
 }
 
 /// Builds `app` into `out` with the SDK's build command.
-fn build(app: &Path, out: &Path) {
+pub fn build(app: &Path, out: &Path) {
     let status = Command::new("python3")
         .args(["-m", "caliper_sdk.build"])
         .arg(app)
@@ -31,7 +31,7 @@ fn build(app: &Path, out: &Path) {
 
 /// Every example in `plugins/python` (a directory with `app.py` and
 /// `cases.jsonl`), built once per test run: (name, component).
-fn examples() -> &'static [(String, PathBuf)] {
+pub fn examples() -> &'static [(String, PathBuf)] {
     static BUILT: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
     BUILT.get_or_init(|| {
         let mut names: Vec<String> = std::fs::read_dir(repo().join("plugins/python"))
