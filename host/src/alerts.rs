@@ -50,7 +50,7 @@ pub fn rules(config: &Config) -> (Vec<AlertRule>, Vec<Skipped>) {
     let mut skipped = Vec::new();
     for m in &config.metrics {
         let name = m.instance_name();
-        if m.stage == Stage::Shadow {
+        if m.stage() == Stage::Shadow {
             skipped.push(Skipped {
                 metric: name,
                 why: "stage is shadow (never alerts)".into(),
@@ -72,7 +72,7 @@ pub fn rules(config: &Config) -> (Vec<AlertRule>, Vec<Skipped>) {
         let labels = vec![
             ("severity".to_owned(), alert.severity.clone()),
             ("metric".to_owned(), name.clone()),
-            ("stage".to_owned(), m.stage.as_str().to_owned()),
+            ("stage".to_owned(), m.stage().as_str().to_owned()),
         ];
         if let Some(t) = fail {
             rules.push(AlertRule {

@@ -13,6 +13,7 @@ use wasmtime::component::types::ComponentItem;
 use crate::bindings::{self, MetricComponentPre, wit};
 use crate::cache::{CacheStatus, CompileCache};
 use crate::engine::Runtime;
+use crate::package::Manifest;
 use crate::sandbox::{Grants, Limits, StoreState};
 
 /// A metric's self-description (see `descriptor` in `wit/metric.wit`).
@@ -85,6 +86,15 @@ pub enum LoadError {
         /// What it exports instead.
         found: String,
     },
+    /// The embedded package manifest is unreadable, contradicts the
+    /// component, or asks for a newer host.
+    #[error("{path}: package refused: {message}")]
+    Package {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// Instantiation or `describe` failed.
     #[error("{path} failed to start: {message}")]
     Start {
@@ -108,6 +118,10 @@ pub struct Plugin {
     pub descriptor: Descriptor,
     /// The contract version it implements.
     pub contract: String,
+    /// The package manifest embedded by `caliper pack`, if any.
+    pub manifest: Option<Manifest>,
+    /// The signatures it carries, each checked against its content.
+    pub signatures: Vec<crate::signing::Found>,
     /// Whether the compiled code came from the cache.
     pub cache: CacheStatus,
     /// Time to read, compile or load, and describe.
@@ -187,6 +201,10 @@ impl Plugin {
         started: Instant,
     ) -> Result<Plugin, LoadError> {
         let digest = digest_of(bytes);
+        let package_err = |message: String| LoadError::Package {
+            path: path.to_owned(),
+            message,
+        };
         let hex_digest = digest.trim_start_matches("sha256:");
         let (component, cache_status) =
             cache
@@ -195,6 +213,11 @@ impl Plugin {
                     path: path.to_owned(),
                     message: format!("{e:#}"),
                 })?;
+        // Read once the bytes are known to be a component, so that a file
+        // that is not one gets the compiler's message.
+        let manifest =
+            crate::package::read_embedded(bytes).map_err(|e| package_err(e.to_string()))?;
+        let signatures = crate::signing::signatures(bytes).map_err(&package_err)?;
         let contract =
             check_contract(runtime, &component).map_err(|found| LoadError::Contract {
                 path: path.to_owned(),
@@ -227,17 +250,35 @@ impl Plugin {
                 return Err(start_err(failure.1));
             }
         };
+        if let Some(manifest) = &manifest {
+            manifest
+                .check(&descriptor, &contract)
+                .map_err(package_err)?;
+        }
         Ok(Plugin {
             path: path.to_owned(),
             digest,
             size: bytes.len(),
             descriptor,
             contract,
+            manifest,
+            signatures,
             cache: cache_status,
             load_time: started.elapsed(),
             pre,
             runtime: runtime.clone(),
         })
+    }
+}
+
+impl Plugin {
+    /// The owner: the package manifest's, else the component's
+    /// self-description's.
+    pub fn owner(&self) -> &str {
+        match &self.manifest {
+            Some(m) if !m.owner.is_empty() => &m.owner,
+            _ => &self.descriptor.owner,
+        }
     }
 }
 

@@ -569,7 +569,7 @@ pub fn apply_gates(comparison: &mut Comparison, config: &Config) {
         let (Some(gate), name) = (&m.regression, m.instance_name()) else {
             continue;
         };
-        if m.stage == Stage::Shadow {
+        if m.stage() == Stage::Shadow {
             continue;
         }
         let Some(c) = comparison.metrics.iter().find(|c| c.metric == name) else {

@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::{Exit, Global, compile_cache, default_runtime};
 
-/// Show a metric component's self-description, contract version and digest.
+/// Show a metric component's self-description, package manifest, contract
+/// version and digest.
 ///
 /// Loads the component in the sandbox (compiling it, or taking it from the
 /// compile cache), checks that it implements the Caliper metric contract, and
@@ -41,6 +42,7 @@ impl InspectCommand {
                 "descriptor": d,
                 "load_ms": plugin.load_time.as_secs_f64() * 1e3,
                 "cache": format!("{:?}", plugin.cache).to_lowercase(),
+                "manifest": plugin.manifest,
             });
             println!("{}", serde_json::to_string_pretty(&value)?);
             return Ok(Exit::Success);
@@ -64,6 +66,21 @@ impl InspectCommand {
             plugin.load_time.as_secs_f64() * 1e3,
             plugin.cache
         );
+        match &plugin.manifest {
+            None => println!("  package:   none (not packed; `caliper pack` embeds a manifest)"),
+            Some(m) => {
+                println!("  package:");
+                println!("    owner:      {}", or_dash(&m.owner));
+                println!("    goal:       {}", or_dash(&m.goal));
+                let stage = m.stage.map_or("-", |s| s.as_str());
+                println!("    stage:      {stage}");
+                println!("    created:    {}", m.created.as_deref().unwrap_or("-"));
+                println!("    review by:  {}", m.review_by.as_deref().unwrap_or("-"));
+                println!("    min host:   {}", m.min_host);
+                println!("    config:     {}", m.config);
+                println!("    examples:   {}", m.examples.len());
+            }
+        }
         println!("  config schema:");
         for line in serde_json::to_string_pretty(&d.config_schema)?.lines() {
             println!("    {line}");

@@ -27,7 +27,15 @@ pub struct ListCommand {
 
 impl ListCommand {
     pub fn execute(self, global: &Global) -> Result<Exit> {
-        let loaded = load_config(global, &self.config, &[])?;
+        let loaded = load_config(global, &self.config, &[], false)?;
+        let stage_of = |metric: &str| {
+            loaded
+                .config
+                .metrics
+                .iter()
+                .find(|m| m.instance_name() == metric)
+                .map_or("gate", |m| m.stage().as_str())
+        };
         if self.json {
             let items: Vec<_> = loaded
                 .specs
@@ -37,7 +45,8 @@ impl ListCommand {
                         "metric": s.name,
                         "name": s.plugin.descriptor.name,
                         "version": s.plugin.descriptor.version,
-                        "owner": s.plugin.descriptor.owner,
+                        "owner": s.plugin.owner(),
+                        "stage": stage_of(&s.name),
                         "digest": s.plugin.digest,
                         "path": s.plugin.path,
                         "config": serde_json::from_str::<serde_json::Value>(&s.config).unwrap_or_default(),
@@ -57,6 +66,7 @@ impl ListCommand {
             "component",
             "version",
             "owner",
+            "stage",
             "digest",
             "limits",
             "when",
@@ -72,7 +82,8 @@ impl ListCommand {
                 s.name.clone(),
                 d.name.clone(),
                 d.version.clone(),
-                d.owner.clone(),
+                s.plugin.owner().to_owned(),
+                stage_of(&s.name).to_owned(),
                 s.plugin.digest.chars().take(19).collect(),
                 format!("{} ms, {} MiB", s.limits.timeout_ms, s.limits.memory_mib),
                 when,
