@@ -168,7 +168,7 @@ pub fn run(opts: &ServeOpts) -> Result<()> {
     }
 
     // Reference: the same evaluations in-process, one sample at a time.
-    let registry = Registry::open(&config_path, None)?;
+    let registry = Registry::open(&config_path, None, false)?;
     let samples: Vec<Sample> = bodies
         .iter()
         .map(|b| {

@@ -57,12 +57,65 @@ pub fn compile_cache(config: &Config) -> CompileCache {
     }
 }
 
+/// Whether the config lets this component load: no signature that fails
+/// to match its content, a trusted signer when the config requires one, and
+/// the locked digest when the config is locked.
+pub fn admit(plugin: &Plugin, m: &MetricConfig, config: &Config) -> Result<(), String> {
+    let mut problems = Vec::new();
+    if let Some(lock) = &config.lock
+        && let Err(e) = lock.check(&m.instance_name(), &plugin.digest)
+    {
+        problems.push(e);
+    }
+    let trust = if config.trust.require_signature {
+        crate::signing::check_trusted(&plugin.signatures, &config.trust.keys).map(|_| ())
+    } else {
+        match plugin.signatures.iter().find(|s| !s.valid) {
+            Some(bad) => Err(format!(
+                "its signature by {} does not match its content: it was changed after signing",
+                bad.key
+            )),
+            None => Ok(()),
+        }
+    };
+    problems.extend(trust.err());
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; and "))
+    }
+}
+
 /// Proves a configured metric works before it is used: starts an instance
 /// with its config (a rejected config or a trap at start is an error) and
 /// runs its labelled examples, if it has any. Returns the started instance.
 pub fn validate(spec: &Arc<MetricSpec>, m: &MetricConfig) -> Result<MetricInstance, String> {
     let mut instance = MetricInstance::new(spec.clone());
     instance.start().map_err(|f| f.message)?;
+    if let Some(manifest) = &spec.plugin.manifest
+        && !manifest.examples.is_empty()
+    {
+        // The package's own examples are written against its default
+        // config, whatever this instance is configured with.
+        let cases = manifest.cases()?;
+        let package = Arc::new(MetricSpec {
+            name: spec.name.clone(),
+            plugin: spec.plugin.clone(),
+            config: manifest.config.to_string(),
+            limits: spec.limits.clone(),
+            grants: spec.grants.clone(),
+            when: Default::default(),
+        });
+        let mismatches = crate::cases::check(&package, &cases);
+        if !mismatches.is_empty() {
+            return Err(format!(
+                "package {} {} {} (its embedded examples)",
+                manifest.name,
+                manifest.version,
+                crate::cases::report(&mismatches, cases.len()),
+            ));
+        }
+    }
     if let Some(path) = &m.examples {
         let cases = crate::cases::load(path).map_err(|e| format!("examples: {e}"))?;
         let mismatches = crate::cases::check(spec, &cases);
@@ -113,6 +166,17 @@ pub fn load_metrics(
             load_ms = plugin.load_time.as_secs_f64() * 1e3,
             "loaded metric"
         );
+        if let Err(message) = admit(&plugin, m, config) {
+            errors.push(MetricLoadError::Start {
+                metric,
+                path: m
+                    .reference
+                    .as_ref()
+                    .map_or_else(|| m.path.clone(), PathBuf::from),
+                message,
+            });
+            continue;
+        }
         let spec = Arc::new(MetricSpec {
             name: metric.clone(),
             plugin,
@@ -124,7 +188,10 @@ pub fn load_metrics(
         if let Err(message) = validate(&spec, m) {
             errors.push(MetricLoadError::Start {
                 metric,
-                path: m.path.clone(),
+                path: m
+                    .reference
+                    .as_ref()
+                    .map_or_else(|| m.path.clone(), PathBuf::from),
                 message,
             });
             continue;

@@ -54,7 +54,7 @@ impl std::fmt::Debug for LiveMetric {
 impl LiveMetric {
     /// The metric's stage.
     pub fn stage(&self) -> Stage {
-        self.source.stage
+        self.source.stage()
     }
 
     /// What a failure to answer means for a guardrail.
@@ -202,6 +202,9 @@ impl Snapshot {
     /// examples.
     pub fn watched_files(&self, config_path: &Path) -> Vec<PathBuf> {
         let mut files = vec![config_path.to_owned()];
+        if self.config.lock.is_some() {
+            files.push(crate::lockfile::path_for(config_path));
+        }
         for m in &self.config.metrics {
             files.push(m.path.clone());
             files.extend(m.examples.clone());
@@ -225,6 +228,8 @@ pub struct Registry {
     runtime: Arc<Runtime>,
     cache: CompileCache,
     config_path: PathBuf,
+    /// Whether every metric must match `caliper.lock` (`--locked`).
+    locked: bool,
     current: ArcSwap<Snapshot>,
     reloading: Mutex<()>,
 }
@@ -232,10 +237,16 @@ pub struct Registry {
 impl Registry {
     /// Loads `config_path` and every metric in it. Fails, naming every
     /// metric that cannot load, when any cannot: a service should not start
-    /// half-configured. `cache` overrides the config's compile cache.
-    pub fn open(config_path: &Path, cache: Option<CompileCache>) -> anyhow::Result<Registry> {
+    /// half-configured. `cache` overrides the config's compile cache. With
+    /// `locked`, every metric must match `caliper.lock` beside the config, at
+    /// start and at every reload (a change to the lock file reloads).
+    pub fn open(
+        config_path: &Path,
+        cache: Option<CompileCache>,
+        locked: bool,
+    ) -> anyhow::Result<Registry> {
         let config_path = std::path::absolute(config_path)?;
-        let config = Config::load(&config_path)?;
+        let config = read_config(&config_path, locked)?;
         if config.metrics.is_empty() {
             anyhow::bail!(
                 "{} defines no metrics; add a [[metric]] table with a `path`",
@@ -279,6 +290,7 @@ impl Registry {
             runtime,
             cache,
             config_path,
+            locked,
             current: ArcSwap::from_pointee(snapshot),
             reloading: Mutex::new(()),
         })
@@ -308,7 +320,9 @@ impl Registry {
         let mut events = Vec::new();
         let mut config = old.config.clone();
         let mut config_reload = old.config_reload.clone();
-        if changed.contains(&self.config_path) {
+        let lock_changed =
+            self.locked && changed.contains(&crate::lockfile::path_for(&self.config_path));
+        if changed.contains(&self.config_path) || lock_changed {
             let started = Instant::now();
             match self.reload_config() {
                 Ok(new) => {
@@ -332,6 +346,9 @@ impl Registry {
             let prev = old.get(&name);
             let unaffected = prev.is_some_and(|p| {
                 p.source == *m
+                    && p.live
+                        .as_ref()
+                        .is_none_or(|l| load::admit(&l.spec.plugin, m, &config).is_ok())
                     && p.limits == config.limits_for(m)
                     && !changed.contains(&m.path)
                     && !m.examples.as_ref().is_some_and(|e| changed.contains(e))
@@ -410,7 +427,7 @@ impl Registry {
     }
 
     fn reload_config(&self) -> Result<Config, String> {
-        let config = Config::load(&self.config_path).map_err(|e| e.to_string())?;
+        let config = read_config(&self.config_path, self.locked).map_err(|e| format!("{e:#}"))?;
         if load::runtime_options(&config).fuel && !self.runtime.options().fuel {
             return Err(
                 "a metric now has a fuel limit, which needs a restart (the engine was started \
@@ -420,6 +437,16 @@ impl Registry {
         }
         Ok(config)
     }
+}
+
+/// Reads the config and, when `locked`, the lock file beside it.
+fn read_config(config_path: &Path, locked: bool) -> anyhow::Result<Config> {
+    let mut config = Config::load(config_path)?;
+    if locked {
+        let lock = crate::lockfile::Lockfile::read(&crate::lockfile::path_for(config_path))?;
+        config.lock = Some(Arc::new(lock));
+    }
+    Ok(config)
 }
 
 /// Loads, instantiates and configures one metric and runs its examples; the
@@ -440,6 +467,7 @@ fn build(
                 .map_err(|e| e.to_string())
         })
         .clone()?;
+    load::admit(&plugin, m, config)?;
     let spec = Arc::new(MetricSpec {
         name: m.instance_name(),
         plugin,

@@ -54,11 +54,20 @@ pub struct ServeCommand {
     /// Do not watch files (no hot reload).
     #[arg(long)]
     no_watch: bool,
+    /// Refuse any metric whose component differs from caliper.lock, at
+    /// start and at every reload (a new version stays out until the lock
+    /// file names it).
+    #[arg(long)]
+    locked: bool,
 }
 
 impl ServeCommand {
     pub fn execute(self, global: &Global) -> Result<Exit> {
-        let registry = Arc::new(Registry::open(&self.config, cache_override(global))?);
+        let registry = Arc::new(Registry::open(
+            &self.config,
+            cache_override(global),
+            self.locked,
+        )?);
         let options = ServeOptions {
             bind: self.bind,
             watch: !self.no_watch,
