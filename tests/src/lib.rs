@@ -415,3 +415,141 @@ pub fn junit_cases(path: &Path) -> Vec<JunitCase> {
     );
     cases
 }
+
+/// A real OCI registry (the CNCF distribution registry, Debian package
+/// `docker-registry`; scripts/install-oci.sh installs it) on a free loopback
+/// port, with storage in a temporary directory of its own. Killed when
+/// dropped.
+pub struct Registry {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    /// `127.0.0.1:PORT`.
+    pub host: String,
+}
+
+impl Registry {
+    /// Starts an open (anonymous) registry.
+    pub fn start() -> Registry {
+        Registry::launch(None)
+    }
+
+    /// Starts a registry that requires HTTP basic auth as `user` with
+    /// `password` (bcrypt htpasswd entry made by `htpasswd` from
+    /// apache2-utils, as the registry requires).
+    pub fn with_password(user: &str, password: &str) -> Registry {
+        Registry::launch(Some((user, password)))
+    }
+
+    fn launch(credentials: Option<(&str, &str)>) -> Registry {
+        let binary = Path::new("/usr/bin/docker-registry");
+        assert!(
+            binary.exists(),
+            "{} not found: install the Debian package `docker-registry` (scripts/install-oci.sh does)",
+            binary.display()
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage = dir.path().join("storage");
+        let mut auth = String::new();
+        if let Some((user, password)) = credentials {
+            let htpasswd = on_path("htpasswd").expect(
+                "htpasswd not found: install the Debian package `apache2-utils` (scripts/install-oci.sh does)",
+            );
+            let out = Command::new(htpasswd)
+                .args(["-Bbn", user, password])
+                .output()
+                .expect("running htpasswd");
+            assert!(out.status.success(), "htpasswd failed: {out:?}");
+            let file = dir.path().join("htpasswd");
+            std::fs::write(&file, &out.stdout).unwrap();
+            auth = format!(
+                "auth:\n  htpasswd:\n    realm: caliper-tests\n    path: {}\n",
+                file.display()
+            );
+        }
+        // A port that was free a moment ago; a lost race is retried.
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let host = format!("127.0.0.1:{port}");
+            let config = dir.path().join("config.yml");
+            std::fs::write(
+                &config,
+                format!(
+                    "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
+                     storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
+                     http:\n  addr: {host}\n{auth}",
+                    storage.display()
+                ),
+            )
+            .unwrap();
+            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+            let mut child = Command::new(binary)
+                .arg("serve")
+                .arg(&config)
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("starting docker-registry");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if std::net::TcpStream::connect(&host).is_ok() {
+                    return Registry { child, dir, host };
+                }
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!(
+            "docker-registry did not start:\n{}",
+            std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
+        );
+    }
+
+    /// `oci://127.0.0.1:PORT/NAME` (`NAME` is `repo:tag` or `repo@digest`).
+    pub fn reference(&self, name: &str) -> String {
+        format!("oci://{}/{name}", self.host)
+    }
+
+    /// The file holding blob `digest` (`sha256:…`) in the registry's
+    /// storage (the filesystem driver's layout).
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+        self.dir
+            .path()
+            .join("storage/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
+    /// `GET http://HOST{path}` with an `Accept` header, without credentials.
+    pub fn get(&self, path: &str, accept: &str) -> Reply {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .build()
+            .into();
+        let mut r = agent
+            .get(format!("http://{}{path}", self.host))
+            .header("accept", accept)
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        Reply {
+            status: r.status().as_u16(),
+            body: r.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
