@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use std::collections::HashMap;
 
+use crate::audit::{MetricHistory, MetricRun, RunInfo, Stewardship};
 use crate::compare::{ResultSet, SampleText};
 use crate::outcome::{Evaluation, Status};
 use crate::report::RunReport;
@@ -73,6 +74,12 @@ pub const MIGRATIONS: &[&str] = &[
          metadata TEXT,
          PRIMARY KEY (run_id, sample_id)
      );",
+    // 4: each metric instance's stewardship at the time of the run (owner,
+    // stage, review-by date), which `caliper audit` cannot recompute later.
+    // NULL in runs recorded before; a recorded run always has a stage.
+    "ALTER TABLE run_metrics ADD COLUMN owner TEXT;
+     ALTER TABLE run_metrics ADD COLUMN stage TEXT;
+     ALTER TABLE run_metrics ADD COLUMN review_by TEXT;",
 ];
 
 /// Why the history could not be used.
@@ -259,6 +266,7 @@ impl History {
             path,
             pending: 0,
             finished: false,
+            stewardship: HashMap::new(),
         })
     }
 
@@ -466,6 +474,133 @@ impl History {
     }
 }
 
+/// What `caliper audit` reads.
+impl History {
+    /// The runs of an audit window (at most `limit` of the latest, and only
+    /// those started at or after `since`, an RFC 3339 timestamp), oldest
+    /// first, and every metric instance that ran in them with its outcome
+    /// counts, durations, verdicts and recorded stewardship (the
+    /// `stewardship` field is the newest recorded one; the caller overlays
+    /// the current config).
+    pub fn audit_window(
+        &self,
+        limit: Option<usize>,
+        since: Option<&str>,
+    ) -> Result<(Vec<RunInfo>, Vec<MetricHistory>), HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, started_at FROM runs
+                 WHERE passed IS NOT NULL AND started_at >= ?1
+                 ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut runs: Vec<RunInfo> = stmt
+            .query_map(
+                params![since.unwrap_or(""), limit.map_or(-1, |n| n as i64)],
+                |r| {
+                    Ok(RunInfo {
+                        id: r.get(0)?,
+                        started_at: r.get(1)?,
+                    })
+                },
+            )
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        runs.reverse();
+
+        let mut metrics: Vec<MetricHistory> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut meta = self
+            .conn
+            .prepare(
+                "SELECT metric, name, version, owner, stage, review_by FROM run_metrics
+                 WHERE run_id = ?1 ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut evals = self
+            .conn
+            .prepare(
+                "SELECT metric, sample_id, outcome, duration_us FROM evaluations
+                 WHERE run_id = ?1 ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        for (run_index, run) in runs.iter().enumerate() {
+            let rows = meta
+                .query_map([run.id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                    ))
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| self.err(e))?;
+            // Where each metric's run sits, for the evaluations below.
+            let mut slot: HashMap<String, usize> = HashMap::new();
+            for (metric, name, version, owner, stage, review_by) in rows {
+                let i = *index.entry(metric.clone()).or_insert_with(|| {
+                    metrics.push(MetricHistory {
+                        metric: metric.clone(),
+                        ..MetricHistory::default()
+                    });
+                    metrics.len() - 1
+                });
+                let recorded = Stewardship {
+                    owner,
+                    stage: stage
+                        .and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()),
+                    review_by: review_by.and_then(|d| crate::audit::Date::parse(&d).ok()),
+                };
+                metrics[i].runs.push(MetricRun {
+                    run_id: run.id,
+                    started_at: run.started_at.clone(),
+                    name,
+                    version,
+                    recorded,
+                    ..MetricRun::default()
+                });
+                slot.insert(metric, i);
+            }
+            // Sample ids of this run, numbered, so that verdicts of two
+            // metrics on one sample get one key.
+            let mut samples: HashMap<String, u32> = HashMap::new();
+            let mut seen: std::collections::HashSet<(usize, u32)> = Default::default();
+            let mut rows = evals.query([run.id]).map_err(|e| self.err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                let metric: String = r.get(0).map_err(|e| self.err(e))?;
+                let Some(&i) = slot.get(&metric) else {
+                    continue;
+                };
+                let sample_id: String = r.get(1).map_err(|e| self.err(e))?;
+                let outcome: String = r.get(2).map_err(|e| self.err(e))?;
+                let duration: i64 = r.get(3).map_err(|e| self.err(e))?;
+                let status: Status = serde_json::from_value(serde_json::Value::String(outcome))
+                    .unwrap_or(Status::Error);
+                let m = &mut metrics[i];
+                let mr = m.runs.last_mut().expect("pushed above");
+                mr.counts.add(status);
+                mr.durations_us.push(duration.max(0) as u64);
+                let next = samples.len() as u32;
+                let sample = *samples.entry(sample_id).or_insert(next);
+                // A duplicated sample id keeps its first verdict.
+                if matches!(status, Status::Pass | Status::Fail) && seen.insert((i, sample)) {
+                    let key = ((run_index as u64) << 32) | u64::from(sample);
+                    m.verdicts.push((key, status == Status::Fail));
+                }
+            }
+        }
+        for m in &mut metrics {
+            m.verdicts.sort_unstable_by_key(|v| v.0);
+            m.stewardship = m.latest_recorded();
+        }
+        Ok((runs, metrics))
+    }
+}
+
 /// A run being recorded (see [`History::start`]).
 pub struct Recorder<'a> {
     conn: &'a mut Connection,
@@ -474,6 +609,8 @@ pub struct Recorder<'a> {
     /// Evaluations in the open transaction.
     pending: usize,
     finished: bool,
+    /// Per metric instance, written with the run's figures.
+    stewardship: HashMap<String, Stewardship>,
 }
 
 impl Recorder<'_> {
@@ -487,6 +624,12 @@ impl Recorder<'_> {
     /// The id the run will have.
     pub fn run_id(&self) -> i64 {
         self.run_id
+    }
+
+    /// Sets a metric instance's owner, stage and review-by date for this
+    /// run (see [`Stewardship::resolve`]); written by [`Recorder::finish`].
+    pub fn stewardship(&mut self, metric: &str, stewardship: Stewardship) {
+        self.stewardship.insert(metric.to_owned(), stewardship);
     }
 
     /// Records one evaluation.
@@ -565,16 +708,22 @@ impl Recorder<'_> {
         };
         let tx = self.conn.transaction().map_err(sql)?;
         for m in &report.metrics {
+            let st = self.stewardship.get(&m.metric).cloned().unwrap_or_default();
             tx.execute(
-                "INSERT INTO run_metrics (run_id, metric, name, version, digest, figures)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO run_metrics (run_id, metric, name, version, digest, figures,
+                     owner, stage, review_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     self.run_id,
                     m.metric,
                     m.name,
                     m.version,
                     m.digest,
-                    serde_json::to_string(&m.figures).unwrap_or_default()
+                    serde_json::to_string(&m.figures).unwrap_or_default(),
+                    st.owner,
+                    // Always set, so that a recorded run is told from an old one.
+                    st.stage.unwrap_or_default().as_str(),
+                    st.review_by.map(|d| d.to_string()),
                 ],
             )
             .map_err(sql)?;
@@ -728,5 +877,142 @@ mod tests {
         drop(conn);
         let err = History::open(&path).err().unwrap().to_string();
         assert!(err.contains("schema version 99, newer than"), "{err}");
+    }
+
+    #[test]
+    fn runs_record_stewardship_and_the_audit_window_reads_it() {
+        use crate::audit::{Date, Kind, Settings};
+        use crate::config::Stage;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        let mut h = History::open(&path).unwrap();
+        let metric = |name: &str| crate::report::MetricReport {
+            metric: name.into(),
+            name: "language-match".into(),
+            version: "0.1.0".into(),
+            digest: "sha256:cd".into(),
+            figures: crate::summary::Stats::default().figures(),
+        };
+        for run in 0..3 {
+            let mut r = h.start("d.jsonl", Path::new("caliper.toml"), "").unwrap();
+            for (i, outcome) in [Status::Pass, Status::Fail, Status::Skip, Status::Timeout]
+                .into_iter()
+                .enumerate()
+            {
+                for name in ["lang", "copy"] {
+                    let mut e = eval(&format!("s{i}"), outcome);
+                    e.metric = name.into();
+                    e.duration_us = 1000 * (run + 1);
+                    r.evaluation(&e).unwrap();
+                }
+            }
+            r.stewardship(
+                "lang",
+                Stewardship {
+                    owner: Some("team-a".into()),
+                    stage: Some(Stage::Shadow),
+                    review_by: Some(Date::parse(&format!("2027-0{}-01", run + 1)).unwrap()),
+                },
+            );
+            let mut rep = report();
+            rep.metrics = vec![metric("lang"), metric("copy")];
+            r.finish(&rep).unwrap();
+        }
+        let (runs, metrics) = h.audit_window(Some(2), None).unwrap();
+        assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), [2, 3]);
+        let lang = &metrics[0];
+        assert_eq!(lang.metric, "lang");
+        assert_eq!(lang.runs.len(), 2);
+        assert_eq!(
+            lang.stewardship,
+            Stewardship {
+                owner: Some("team-a".into()),
+                stage: Some(Stage::Shadow),
+                review_by: Some(Date::parse("2027-03-01").unwrap()),
+            },
+            "the newest run's"
+        );
+        let counts = &lang.runs[1].counts;
+        assert_eq!(
+            (
+                counts.pass,
+                counts.fail,
+                counts.skip,
+                counts.errors["timeout"]
+            ),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(lang.runs[1].durations_us, [3000; 4]);
+        assert_eq!(lang.verdicts.len(), 4, "2 verdicts in each of 2 runs");
+        // A metric without recorded stewardship is at the default stage,
+        // with no owner.
+        assert_eq!(metrics[1].stewardship.stage, Some(Stage::Gate));
+        assert_eq!(metrics[1].stewardship.owner, None);
+        let report = crate::audit::audit(
+            &runs,
+            &metrics,
+            vec![],
+            &Settings {
+                redundant_min_samples: 4,
+                ..Settings::default()
+            },
+            Date::parse("2027-06-01").unwrap(),
+        );
+        let lang = &report.metrics.iter().find(|m| m.metric == "lang").unwrap();
+        let mut kinds: Vec<Kind> = lang.findings.iter().map(|f| f.kind).collect();
+        kinds.sort();
+        assert_eq!(kinds, [Kind::Stale, Kind::Erroring, Kind::Redundant]);
+        // Since a day after every run: an empty window.
+        let (runs, metrics) = h.audit_window(None, Some("2999-01-01T00:00:00Z")).unwrap();
+        assert!(runs.is_empty() && metrics.is_empty());
+    }
+
+    #[test]
+    fn a_database_of_the_previous_schema_upgrades_and_audits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        let previous = MIGRATIONS.len() - 1;
+        {
+            let mut h = History::open_at_version(&path, previous).unwrap();
+            assert_eq!(h.version().unwrap(), previous as i64);
+            // What the previous caliper wrote (without stewardship columns).
+            let mut r = h.start("old.jsonl", Path::new("caliper.toml"), "").unwrap();
+            r.evaluation(&eval("s1", Status::Pass)).unwrap();
+            r.evaluation(&eval("s2", Status::Fail)).unwrap();
+            let run_id = r.finish(&report()).unwrap();
+            h.conn
+                .execute(
+                    "INSERT INTO run_metrics (run_id, metric, name, version, digest, figures)
+                     VALUES (?1, 'lang', 'language-match', '0.1.0', 'sha256:cd', '{}')",
+                    [run_id],
+                )
+                .unwrap();
+        }
+        let h = History::open(&path).unwrap();
+        assert_eq!(h.version().unwrap(), MIGRATIONS.len() as i64);
+        let (runs, metrics) = h.audit_window(None, None).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(metrics[0].metric, "lang");
+        assert_eq!(
+            metrics[0].stewardship,
+            Stewardship::default(),
+            "nothing was recorded"
+        );
+        assert_eq!(
+            (
+                metrics[0].runs[0].counts.pass,
+                metrics[0].runs[0].counts.fail
+            ),
+            (1, 1)
+        );
+        let report = crate::audit::audit(
+            &runs,
+            &metrics,
+            vec![],
+            &crate::audit::Settings::default(),
+            crate::audit::Date::parse("2027-01-01").unwrap(),
+        );
+        let kinds: Vec<_> = report.metrics[0].findings.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, [crate::audit::Kind::Ownerless]);
     }
 }
