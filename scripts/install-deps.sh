@@ -23,6 +23,12 @@ if ! command -v componentize-py >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check componentize-py==0.25.1
 fi
 
+# The JavaScript and C toolchains (npm packages; clang, wasi-libc and the
+# component tools).
+scripts/install-js.sh
+scripts/install-c.sh
+scripts/install-oci.sh
+
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)

@@ -20,12 +20,22 @@
 //! alert = { max_fail_rate = 0.02, for = "10m" }
 //! examples = "cases/language.jsonl"        # must all pass to load / reload
 //! regression = { max_drop = 0.02, alpha = 0.05 }  # `caliper compare` gate
+//! owner = "support-quality"                # who answers for it (default: the package's)
+//! review_by = 2027-04-01                   # `caliper audit` flags it as stale afterwards
 //!
 //! [history]                    # optional: where runs are recorded
 //! path = ".caliper/history.db"
 //!
+//! [audit]                      # optional: `caliper audit` window and thresholds
+//! runs = 10
+//! noisy_max_fail_rate = 0.5
+//!
 //! [serve]                      # optional: `caliper serve` settings
 //! bind = "127.0.0.1:7878"
+//!
+//! [trust]                      # optional: load only signed packages
+//! keys = ["ed25519:..."]       # `caliper keygen` prints a public key
+//! require_signature = true
 //! ```
 //!
 //! Unknown keys are errors (a typo must not silently disable a gate).
@@ -53,9 +63,27 @@ pub struct Config {
     pub serve: ServeConfig,
     /// The run history.
     pub history: HistoryConfig,
+    /// Which signers' packages may load.
+    pub trust: TrustConfig,
+    /// `caliper audit` window and thresholds.
+    pub audit: crate::audit::Settings,
     /// The metrics, in report order.
     #[serde(rename = "metric")]
     pub metrics: Vec<MetricConfig>,
+    /// The lock file every metric must match (`--locked`); not part of the
+    /// file, set by the command.
+    #[serde(skip)]
+    pub lock: Option<std::sync::Arc<crate::lockfile::Lockfile>>,
+}
+
+/// Package signatures a config requires (see [`crate::signing`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrustConfig {
+    /// Public keys (`ed25519:<base64>`) whose signatures are trusted.
+    pub keys: Vec<String>,
+    /// Load only components signed by one of `keys`.
+    pub require_signature: bool,
 }
 
 /// Where `caliper run` records its runs.
@@ -223,8 +251,14 @@ pub struct MetricConfig {
     /// Instance name; defaults to the file stem.
     #[serde(default)]
     pub name: Option<String>,
-    /// Path to the `.wasm` component (relative to the config file).
+    /// Path to the `.wasm` component (relative to the config file), or an
+    /// OCI reference (`oci://HOST/REPO:TAG` or `oci://HOST/REPO@sha256:…`),
+    /// which parsing resolves to the component's file in the local package
+    /// store (see [`crate::oci::resolve`]).
     pub path: PathBuf,
+    /// The `oci://` reference `path` was resolved from, if it was one.
+    #[serde(skip)]
+    pub reference: Option<String>,
     /// Configuration passed to the metric (any TOML table).
     #[serde(default)]
     pub config: Option<toml::Table>,
@@ -240,9 +274,11 @@ pub struct MetricConfig {
     /// CI gate.
     #[serde(default)]
     pub gate: Option<Gate>,
-    /// How far its results reach: shadow, alert or gate.
+    /// How far its results reach: shadow, alert or gate [default: the
+    /// package manifest's stage, else gate]. Read it with
+    /// [`MetricConfig::stage`].
     #[serde(default)]
-    pub stage: Stage,
+    pub stage: Option<Stage>,
     /// Guardrail behaviour when the metric fails to answer.
     #[serde(default)]
     pub failure_mode: FailureMode,
@@ -256,17 +292,61 @@ pub struct MetricConfig {
     /// right to be loaded, at start and at every hot reload.
     #[serde(default)]
     pub examples: Option<PathBuf>,
+    /// Owning team or person [default: the package manifest's, else the
+    /// component's self-description's]. See
+    /// [`Stewardship::resolve`](crate::audit::Stewardship::resolve).
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// When the metric must be reviewed again (`YYYY-MM-DD`, a string or a
+    /// TOML date) [default: the package manifest's]; `caliper audit` flags
+    /// it as stale afterwards.
+    #[serde(default, deserialize_with = "crate::audit::date_text")]
+    pub review_by: Option<String>,
 }
 
 impl MetricConfig {
-    /// The instance name: `name`, or the file stem with `_` as `-`.
+    /// Fills what the config leaves out (config, stage) from the manifest
+    /// embedded in the component, if the file is there and has one.
+    fn apply_package_defaults(&mut self) {
+        if self.config.is_some() && self.stage.is_some() {
+            return;
+        }
+        let Some(manifest) = crate::package::read_embedded_file(&self.path) else {
+            return;
+        };
+        if self.stage.is_none() {
+            self.stage = manifest.stage;
+        }
+        if self.config.is_none()
+            && let Ok(toml::Value::Table(table)) = toml::Value::try_from(&manifest.config)
+            && !table.is_empty()
+        {
+            self.config = Some(table);
+        }
+    }
+
+    /// The instance name: `name`, or the file stem (for an OCI reference,
+    /// the last repository segment) with `_` as `-`.
     pub fn instance_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
+            if let Some(Ok(reference)) = self
+                .reference
+                .as_deref()
+                .map(str::parse::<crate::oci::OciRef>)
+            {
+                return reference.default_name();
+            }
             self.path
                 .file_stem()
                 .map(|s| s.to_string_lossy().replace('_', "-"))
                 .unwrap_or_else(|| "metric".into())
         })
+    }
+
+    /// The stage in effect: the configured one, else gate (a package's
+    /// default stage is filled in when the config is parsed).
+    pub fn stage(&self) -> Stage {
+        self.stage.unwrap_or_default()
     }
 
     /// The config as JSON text (`{}` when absent).
@@ -372,7 +452,9 @@ impl Config {
         })
     }
 
-    /// Parses config text; relative paths are resolved against `base`.
+    /// Parses config text; relative paths are resolved against `base`, and
+    /// `oci://` metric paths to components in the local package store
+    /// (pulling them when needed: this may ask a registry).
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: PathBuf::new(),
@@ -382,9 +464,24 @@ impl Config {
             path: PathBuf::new(),
             message,
         };
+        for key in &config.trust.keys {
+            crate::signing::parse_public_key(key)
+                .map_err(|e| invalid(format!("[trust] keys: {e}")))?;
+        }
+        if config.trust.require_signature && config.trust.keys.is_empty() {
+            return Err(invalid(
+                "[trust] require_signature is set but no keys are listed".into(),
+            ));
+        }
         let mut seen = BTreeSet::new();
+        let mut oci = crate::oci::Resolver::default();
         for m in &mut config.metrics {
-            if m.path.is_relative() {
+            if let Some(reference) = crate::oci::OciRef::in_path(&m.path) {
+                m.reference = Some(reference.to_owned());
+                m.path = oci
+                    .resolve(reference)
+                    .map_err(|e| invalid(format!("metric `{}`: {e}", m.instance_name())))?;
+            } else if m.path.is_relative() {
                 m.path = base.join(&m.path);
             }
             if let Some(examples) = &mut m.examples
@@ -392,6 +489,7 @@ impl Config {
             {
                 *examples = base.join(&*examples);
             }
+            m.apply_package_defaults();
             let name = m.instance_name();
             if !seen.insert(name.clone()) {
                 return Err(invalid(format!(
@@ -434,6 +532,17 @@ impl Config {
                     }
                 }
             }
+            if let Some(owner) = &m.owner
+                && owner.trim().is_empty()
+            {
+                return Err(invalid(format!(
+                    "metric `{name}`: owner is empty; name a team or person, or leave it out"
+                )));
+            }
+            if let Some(date) = &m.review_by {
+                crate::audit::Date::parse(date)
+                    .map_err(|e| invalid(format!("metric `{name}`: review_by: {e}")))?;
+            }
             let limits = m.limits.apply(config.defaults.apply(Limits::default()));
             if limits.timeout_ms == 0 || limits.memory_mib == 0 || limits.batch_size == 0 {
                 return Err(invalid(format!(
@@ -441,6 +550,10 @@ impl Config {
                 )));
             }
         }
+        config
+            .audit
+            .validate()
+            .map_err(|e| invalid(format!("[audit] {e}")))?;
         let serve = &config.serve;
         if !(0.0..=1.0).contains(&serve.ingest_sample_rate) {
             return Err(invalid(format!(
@@ -604,7 +717,7 @@ mod tests {
         assert_eq!(c.serve.request_timeout_ms, 2000);
         let m = &c.metrics[0];
         assert_eq!(
-            (m.stage, m.failure_mode),
+            (m.stage(), m.failure_mode),
             (Stage::Alert, FailureMode::FailClosed)
         );
         let alert = m.alert.as_ref().unwrap();
@@ -632,5 +745,67 @@ mod tests {
                 && !is_prometheus_duration("m")
                 && !is_prometheus_duration("")
         );
+    }
+
+    #[test]
+    fn owner_review_dates_and_audit_thresholds_parse_and_are_checked() {
+        let c = Config::parse(
+            r#"
+            [audit]
+            runs = 20
+            noisy_max_fail_rate = 0.8
+            [[metric]]
+            path = "a.wasm"
+            owner = "support-quality"
+            review_by = 2027-04-01
+            [[metric]]
+            path = "b.wasm"
+            review_by = "2027-05-01"
+            "#,
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(c.audit.runs, Some(20));
+        assert_eq!(c.audit.noisy_max_fail_rate, 0.8);
+        assert_eq!(
+            c.audit.silent_min_runs, 5,
+            "unset thresholds keep their default"
+        );
+        assert_eq!(c.metrics[0].owner.as_deref(), Some("support-quality"));
+        assert_eq!(c.metrics[0].review_by.as_deref(), Some("2027-04-01"));
+        assert_eq!(c.metrics[1].review_by.as_deref(), Some("2027-05-01"));
+        for (bad, expect) in [
+            (
+                "review_by = \"2027-02-30\"",
+                "metric `a`: review_by: `2027-02-30` is not a date in the calendar",
+            ),
+            (
+                "review_by = \"next spring\"",
+                "metric `a`: review_by: `next spring` is not a date",
+            ),
+            ("review_by = 3", "expected a date"),
+            ("owner = \" \"", "metric `a`: owner is empty"),
+        ] {
+            let err = Config::parse(
+                &format!("[[metric]]\npath = \"a.wasm\"\n{bad}"),
+                Path::new("."),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(expect), "{bad}: {err}");
+        }
+        for (bad, expect) in [
+            (
+                "redundant_min_phi = 1.5",
+                "[audit] redundant_min_phi = 1.5 is not a fraction",
+            ),
+            ("runs = 0", "must be positive"),
+            ("silent_after = 3", "unknown field `silent_after`"),
+        ] {
+            let err = Config::parse(&format!("[audit]\n{bad}"), Path::new("."))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expect), "{bad}: {err}");
+        }
     }
 }

@@ -18,9 +18,12 @@
 //! - [`summary`], [`gate`], [`report`]: figures, CI gates, summary output.
 //! - [`registry`], [`watch`], [`serve`]: the live service: the hot-reloaded
 //!   metric set, the file watcher, and the HTTP API with Prometheus metrics.
+//! - [`oci`]: metric packages in OCI registries (`caliper publish` / `pull`,
+//!   `oci://` metric paths) and the local store they are pulled into.
 #![deny(missing_docs)]
 
 pub mod alerts;
+pub mod audit;
 mod bindings;
 pub mod cache;
 pub mod cases;
@@ -33,16 +36,21 @@ pub mod history;
 pub mod instance;
 pub mod junit;
 pub mod load;
+pub mod lockfile;
 mod markup;
 pub mod metric;
+pub mod oci;
 pub mod outcome;
+pub mod package;
 pub mod plugin;
 pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod sample;
 pub mod sandbox;
+pub mod scaffold;
 pub mod serve;
+pub mod signing;
 pub mod stats;
 pub mod summary;
 pub mod watch;

@@ -2,12 +2,19 @@
 //! exit codes, loading a config.
 
 mod alerts;
+mod audit;
 mod compare;
 mod history;
 mod inspect;
 mod list;
+mod lock;
+mod new;
+mod pack;
+mod publish;
+mod pull;
 mod run;
 mod serve;
+mod signing;
 mod test;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +26,7 @@ use caliper_host::cache::CompileCache;
 use caliper_host::config::Config;
 use caliper_host::engine::{Runtime, RuntimeOptions};
 use caliper_host::load;
+use caliper_host::lockfile::{self, Lockfile};
 use caliper_host::metric::MetricSpec;
 use clap::{Args, Parser, Subcommand};
 
@@ -33,8 +41,15 @@ use clap::{Args, Parser, Subcommand};
 ///   caliper test metric.wasm --cases cases.jsonl  # a metric against labelled cases
 ///   caliper compare before.jsonl after.jsonl  # what got worse, with statistics
 ///   caliper history                     # each metric's trend across recorded runs
+///   caliper audit                       # metrics to review or retire, with evidence
 ///   caliper serve                       # live service, hot reload, /metrics
 ///   caliper alerts -o rules.yml         # Prometheus rules from the thresholds
+///   caliper new my-metric --lang python # start a metric (rust, python, js, c)
+///   caliper pack metric.wasm -m metric.toml  # embed owner, review date, examples
+///   caliper publish pkg.wasm oci://HOST/REPO:TAG  # share it through an OCI registry
+///   caliper pull oci://HOST/REPO:TAG    # fetch it (or name it in caliper.toml)
+///   caliper sign pkg.wasm --key team.pem     # sign a package (keygen makes keys)
+///   caliper lock                        # pin every metric's digest; run --locked
 ///
 /// Exit codes: 0 success, 1 a gate failed, 2 usage/config/input error,
 /// 130 interrupted.
@@ -74,7 +89,16 @@ pub enum Command {
     List(list::ListCommand),
     Compare(compare::CompareCommand),
     History(history::HistoryCommand),
+    Audit(audit::AuditCommand),
     Alerts(alerts::AlertsCommand),
+    New(new::NewCommand),
+    Pack(pack::PackCommand),
+    Publish(publish::PublishCommand),
+    Pull(pull::PullCommand),
+    Lock(lock::LockCommand),
+    Keygen(signing::KeygenCommand),
+    Sign(signing::SignCommand),
+    Verify(signing::VerifyCommand),
 }
 
 impl Command {
@@ -88,6 +112,15 @@ impl Command {
             Command::Alerts(c) => c.execute(),
             Command::Compare(c) => c.execute(),
             Command::History(c) => c.execute(),
+            Command::Audit(c) => c.execute(),
+            Command::New(c) => c.execute(),
+            Command::Pack(c) => c.execute(global),
+            Command::Publish(c) => c.execute(global),
+            Command::Pull(c) => c.execute(global),
+            Command::Lock(c) => c.execute(global),
+            Command::Keygen(c) => c.execute(),
+            Command::Sign(c) => c.execute(),
+            Command::Verify(c) => c.execute(),
         }
     }
 
@@ -169,9 +202,14 @@ pub struct Loaded {
 }
 
 /// Reads `path`, builds the runtime and loads every metric; all load
-/// failures are reported together.
-pub fn load_config(global: &Global, path: &Path, only: &[String]) -> Result<Loaded> {
+/// failures are reported together. With `locked`, every metric must match
+/// `caliper.lock` beside the config.
+pub fn load_config(global: &Global, path: &Path, only: &[String], locked: bool) -> Result<Loaded> {
     let mut config = Config::load(path)?;
+    if locked {
+        let lock = Lockfile::read(&lockfile::path_for(path))?;
+        config.lock = Some(Arc::new(lock));
+    }
     if !only.is_empty() {
         let names: Vec<String> = config.metrics.iter().map(|m| m.instance_name()).collect();
         for want in only {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use caliper_host::audit::Stewardship;
 use caliper_host::config::Config;
 use caliper_host::dataset::{self, ReadStats};
 use caliper_host::gate::{self, GateResult};
@@ -61,6 +62,10 @@ pub struct RunCommand {
     /// Do not record this run in the run history ([history] in the config).
     #[arg(long)]
     no_history: bool,
+    /// Refuse any metric whose component differs from caliper.lock (see
+    /// `caliper lock`).
+    #[arg(long)]
+    locked: bool,
     /// Write the gates as JUnit XML (one test case per gate) for CI.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -220,7 +225,7 @@ impl RunCommand {
 
     /// One run: load, score, write outputs, check gates.
     fn run_once(&self, global: &Global, cancel: &Arc<AtomicBool>) -> Result<Exit> {
-        let loaded = load_config(global, &self.config, &self.metrics)?;
+        let loaded = load_config(global, &self.config, &self.metrics, self.locked)?;
         let config = loaded.config;
         let specs = loaded.specs;
 
@@ -278,6 +283,20 @@ impl RunCommand {
             )?),
             None => None,
         };
+        if let Some(r) = recorder.as_mut() {
+            for spec in &specs {
+                let m = config
+                    .metrics
+                    .iter()
+                    .find(|m| m.instance_name() == spec.name);
+                let described = Stewardship {
+                    owner: Some(spec.plugin.descriptor.owner.clone()).filter(|o| !o.is_empty()),
+                    ..Stewardship::default()
+                };
+                let effective = Stewardship::resolve(m, spec.plugin.manifest.as_ref(), described);
+                r.stewardship(&spec.name, effective);
+            }
+        }
 
         let bar = progress_bar(size, self.no_progress || global.quiet);
         let started = Instant::now();
