@@ -71,6 +71,17 @@ fn packed_signed_published_then_pulled_pinned_verified_and_run_on_another_checko
         "data.jsonl",
         "{\"id\": \"a\", \"output\": \"Try Globex instead\"}\n{\"id\": \"b\", \"output\": \"We can help\"}\n",
     );
+    // The package can be looked at and tested straight from the registry.
+    let inspect = caliper(&user, &["inspect", &reference, "--json"]).expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&inspect.stdout()).unwrap();
+    assert_eq!(v["digest"], signed_digest.as_str());
+    assert!(v["manifest"]["review_by"].is_string(), "{v}");
+    let cases = repo.join("plugins/keyword/cases.jsonl");
+    caliper(
+        &user,
+        &["test", &reference, "--cases", cases.to_str().unwrap()],
+    )
+    .expect_code(0);
     caliper(&user, &["lock"]).expect_code(0);
     let lock = std::fs::read_to_string(user.path().join("caliper.lock")).unwrap();
     assert!(lock.contains(&signed_digest), "{lock}");

@@ -7,7 +7,7 @@ use caliper_host::plugin::Plugin;
 use clap::Args;
 use serde_json::json;
 
-use super::{Exit, Global, compile_cache, default_runtime};
+use super::{Exit, Global, compile_cache, component_file, default_runtime};
 
 /// Show a metric component's self-description, package manifest, contract
 /// version and digest.
@@ -19,7 +19,7 @@ use super::{Exit, Global, compile_cache, default_runtime};
 /// Example:  caliper inspect target/wasm32-wasip2/plugin/language_match.wasm
 #[derive(Args)]
 pub struct InspectCommand {
-    /// The component (.wasm).
+    /// The component (.wasm), or an `oci://` reference to pull.
     #[arg(value_name = "FILE.wasm")]
     file: PathBuf,
     /// Print JSON instead of text.
@@ -31,7 +31,7 @@ impl InspectCommand {
     pub fn execute(self, global: &Global) -> Result<Exit> {
         let runtime = default_runtime()?;
         let cache = compile_cache(global, None);
-        let plugin = Plugin::load(&runtime, &cache, &self.file)?;
+        let plugin = Plugin::load(&runtime, &cache, &component_file(&self.file)?)?;
         let d = &plugin.descriptor;
         if self.json {
             let value = json!({

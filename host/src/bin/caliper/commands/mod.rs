@@ -201,6 +201,15 @@ pub struct Loaded {
     pub specs: Vec<Arc<MetricSpec>>,
 }
 
+/// The local file of a component argument: the path itself, or for an
+/// `oci://` reference the package pulled into the local store.
+pub fn component_file(arg: &Path) -> Result<PathBuf> {
+    match caliper_host::oci::OciRef::in_path(arg) {
+        Some(reference) => Ok(caliper_host::oci::Resolver::default().resolve(reference)?),
+        None => Ok(arg.to_owned()),
+    }
+}
+
 /// Reads `path`, builds the runtime and loads every metric; all load
 /// failures are reported together. With `locked`, every metric must match
 /// `caliper.lock` beside the config.

@@ -10,7 +10,7 @@ use caliper_host::plugin::Plugin;
 use caliper_host::sandbox::{Grants, Limits};
 use clap::Args;
 
-use super::{Exit, Global, compile_cache, default_runtime};
+use super::{Exit, Global, compile_cache, component_file, default_runtime};
 
 /// Test a metric component against labelled cases, like unit tests.
 ///
@@ -29,7 +29,7 @@ use super::{Exit, Global, compile_cache, default_runtime};
 ///   caliper test metric.wasm --cases cases.jsonl --config '{"max": 120}'
 #[derive(Args)]
 pub struct TestCommand {
-    /// The component (.wasm).
+    /// The component (.wasm), or an `oci://` reference to pull.
     #[arg(value_name = "FILE.wasm")]
     file: PathBuf,
     /// The labelled cases (JSONL).
@@ -50,7 +50,11 @@ impl TestCommand {
         let cases = cases::load(&self.cases)?;
         let runtime = default_runtime()?;
         let cache = compile_cache(global, None);
-        let plugin = Arc::new(Plugin::load(&runtime, &cache, &self.file)?);
+        let plugin = Arc::new(Plugin::load(
+            &runtime,
+            &cache,
+            &component_file(&self.file)?,
+        )?);
         let spec = Arc::new(MetricSpec {
             name: plugin.descriptor.name.clone(),
             plugin: plugin.clone(),
