@@ -259,6 +259,10 @@ pub struct MetricConfig {
     /// The `oci://` reference `path` was resolved from, if it was one.
     #[serde(skip)]
     pub reference: Option<String>,
+    /// The package manifest's default config, used when `config` is absent
+    /// (kept as JSON: it need not fit TOML, e.g. `null` values).
+    #[serde(skip)]
+    pub package_config: Option<serde_json::Value>,
     /// Configuration passed to the metric (any TOML table).
     #[serde(default)]
     pub config: Option<toml::Table>,
@@ -317,11 +321,8 @@ impl MetricConfig {
         if self.stage.is_none() {
             self.stage = manifest.stage;
         }
-        if self.config.is_none()
-            && let Ok(toml::Value::Table(table)) = toml::Value::try_from(&manifest.config)
-            && !table.is_empty()
-        {
-            self.config = Some(table);
+        if self.config.is_none() {
+            self.package_config = Some(manifest.config);
         }
     }
 
@@ -349,11 +350,13 @@ impl MetricConfig {
         self.stage.unwrap_or_default()
     }
 
-    /// The config as JSON text (`{}` when absent).
+    /// The config as JSON text: the configured one, else the package's
+    /// default config, else `{}`.
     pub fn config_json(&self) -> String {
-        match &self.config {
-            Some(table) => serde_json::to_string(table).unwrap_or_else(|_| "{}".into()),
-            None => "{}".into(),
+        match (&self.config, &self.package_config) {
+            (Some(table), _) => serde_json::to_string(table).unwrap_or_else(|_| "{}".into()),
+            (None, Some(default)) => default.to_string(),
+            (None, None) => "{}".into(),
         }
     }
 }
@@ -807,5 +810,29 @@ mod tests {
                 .to_string();
             assert!(err.contains(expect), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_metric_without_config_or_stage_takes_the_packages_even_beyond_toml() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest: crate::package::Manifest = serde_json::from_value(serde_json::json!({
+            "name": "m", "version": "1.0.0", "description": "", "owner": "", "goal": "",
+            "contract": "0.1.0", "min_host": "0.1.0", "stage": "shadow",
+            "config": {"threshold": null, "terms": ["a"]},
+        }))
+        .unwrap();
+        let packed = crate::package::embed(b"\0asm\x0d\x00\x01\x00", &manifest).unwrap();
+        std::fs::write(dir.path().join("m.wasm"), packed).unwrap();
+        let c = Config::parse("[[metric]]\npath = \"m.wasm\"\n", dir.path()).unwrap();
+        let m = &c.metrics[0];
+        assert_eq!(m.stage(), Stage::Shadow);
+        assert_eq!(m.config_json(), r#"{"threshold":null,"terms":["a"]}"#);
+        let c = Config::parse(
+            "[[metric]]\npath = \"m.wasm\"\nstage = \"gate\"\nconfig = { terms = [] }\n",
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(c.metrics[0].stage(), Stage::Gate);
+        assert_eq!(c.metrics[0].config_json(), r#"{"terms":[]}"#);
     }
 }
