@@ -24,6 +24,74 @@ pub fn wasm(package: &str) -> PathBuf {
     path
 }
 
+/// The repository's root directory.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The example metrics of one SDK language: every directory of
+/// `plugins/<lang>` with an `entry` source file, each built by `build(source,
+/// out)` into `<wasm dir>/<lang>/<name>.wasm`. Returns (name, component),
+/// sorted by name. Callers keep the result in a `OnceLock`, so each example
+/// is built once per test run.
+pub fn build_examples(
+    lang: &str,
+    entry: &str,
+    build: impl Fn(&Path, &Path),
+) -> Vec<(String, PathBuf)> {
+    let dir = repo().join("plugins").join(lang);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .flatten()
+        .filter(|e| e.path().join(entry).exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let out_dir = wasm_dir().join(lang);
+    std::fs::create_dir_all(&out_dir).unwrap();
+    names
+        .into_iter()
+        .map(|name| {
+            let out = out_dir.join(format!("{name}.wasm"));
+            build(&dir.join(&name).join(entry), &out);
+            (name, out)
+        })
+        .collect()
+}
+
+/// Checks the examples of `plugins/<lang>` (at least two): each describes
+/// itself under its directory's name with an owner and contract 0.1.0, and
+/// passes its `cases.jsonl` under `caliper test`. Returns what `caliper
+/// inspect --json` said of each, for language-specific checks.
+pub fn check_examples(lang: &str, examples: &[(String, PathBuf)]) -> Vec<serde_json::Value> {
+    let s = Scratch::new();
+    assert!(examples.len() >= 2, "{lang}: {examples:?}");
+    examples
+        .iter()
+        .map(|(name, component)| {
+            let path = component.to_str().unwrap();
+            let run = s.run(&["inspect", path, "--json"]).expect_code(0);
+            let v: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+            assert_eq!(v["descriptor"]["name"], name.as_str(), "{lang}");
+            assert!(
+                !v["descriptor"]["owner"].as_str().unwrap().is_empty(),
+                "{lang} {name}"
+            );
+            assert_eq!(v["contract"], "0.1.0", "{lang} {name}");
+            let cases = repo()
+                .join("plugins")
+                .join(lang)
+                .join(name)
+                .join("cases.jsonl");
+            let run = s
+                .run(&["test", path, "--cases", cases.to_str().unwrap()])
+                .expect_code(0);
+            assert!(run.stdout().contains("cases pass"), "{}", run.stdout());
+            v
+        })
+        .collect()
+}
+
 /// The packages `build.rs` built.
 pub fn packages() -> Vec<&'static str> {
     env!("CALIPER_TEST_PACKAGES").split(',').collect()

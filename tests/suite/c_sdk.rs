@@ -6,12 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use caliper_tests::{Scratch, wasm_dir};
+use caliper_tests::{Scratch, build_examples, check_examples, repo, wasm_dir};
 use serde_json::{Value, json};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 const INSTALL_HINT: &str = "is the C toolchain installed? scripts/install-c.sh installs clang, lld, \
                             wasi-libc, wit-bindgen, wasm-tools and the WASI reactor adapter";
@@ -38,25 +34,9 @@ pub fn build(sources: &[&Path], out: &Path) {
 pub fn examples() -> &'static [(String, PathBuf)] {
     static BUILT: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let mut names: Vec<String> = std::fs::read_dir(repo().join("plugins/c"))
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().join("metric.c").exists())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|name| {
-                let out = wasm_dir().join("c").join(format!("{name}.wasm"));
-                std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-                build(
-                    &[&repo().join("plugins/c").join(&name).join("metric.c")],
-                    &out,
-                );
-                (name, out)
-            })
-            .collect()
+        build_examples("c", "metric.c", |source: &Path, out: &Path| {
+            build(&[source], out)
+        })
     })
 }
 
@@ -104,23 +84,7 @@ fn the_c_sdk_unit_tests_pass_natively_under_the_sanitizers() {
 
 #[test]
 fn the_c_examples_build_describe_themselves_and_pass_their_cases() {
-    let s = Scratch::new();
-    let examples = examples();
-    assert!(examples.len() >= 2, "{examples:?}");
-    for (name, component) in examples {
-        let path = component.to_str().unwrap();
-        let v: Value =
-            serde_json::from_str(&s.run(&["inspect", path, "--json"]).expect_code(0).stdout())
-                .unwrap();
-        assert_eq!(v["descriptor"]["name"], name.as_str());
-        assert!(!v["descriptor"]["owner"].as_str().unwrap().is_empty());
-        assert_eq!(v["contract"], "0.1.0");
-        let cases = repo().join("plugins/c").join(name).join("cases.jsonl");
-        let run = s
-            .run(&["test", path, "--cases", cases.to_str().unwrap()])
-            .expect_code(0);
-        assert!(run.stdout().contains("cases pass"), "{}", run.stdout());
-    }
+    check_examples("c", examples());
 }
 
 /// A metric that exercises every error path and allocates on every call.

@@ -5,12 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use caliper_tests::{Scratch, wasm_dir};
+use caliper_tests::{Scratch, build_examples, check_examples, repo};
 use serde_json::json;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 const INSTALL_HINT: &str = "is the JavaScript toolchain installed? scripts/install-js.sh (npm ci --prefix sdk/js) installs it";
 
@@ -41,27 +37,7 @@ pub fn build(app: &Path, out: &Path) {
 /// `cases.jsonl`), built once per test run: (name, component).
 pub fn examples() -> &'static [(String, PathBuf)] {
     static BUILT: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let mut names: Vec<String> = std::fs::read_dir(repo().join("plugins/js"))
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().join("metric.js").exists())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|name| {
-                let out = wasm_dir().join("js").join(format!("{name}.wasm"));
-                std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-                build(
-                    &repo().join("plugins/js").join(&name).join("metric.js"),
-                    &out,
-                );
-                (name, out)
-            })
-            .collect()
-    })
+    BUILT.get_or_init(|| build_examples("js", "metric.js", build))
 }
 
 #[test]
@@ -83,23 +59,8 @@ fn the_js_sdk_unit_tests_pass_in_plain_node() {
 
 #[test]
 fn the_js_examples_build_describe_themselves_and_pass_their_cases() {
-    let s = Scratch::new();
-    let examples = examples();
-    assert!(examples.len() >= 2, "{examples:?}");
-    for (name, component) in examples {
-        let path = component.to_str().unwrap();
-        let v: serde_json::Value =
-            serde_json::from_str(&s.run(&["inspect", path, "--json"]).expect_code(0).stdout())
-                .unwrap();
-        assert_eq!(v["descriptor"]["name"], name.as_str());
-        assert!(!v["descriptor"]["owner"].as_str().unwrap().is_empty());
-        assert_eq!(v["descriptor"]["config_schema"]["type"], "object");
-        assert_eq!(v["contract"], "0.1.0");
-        let cases = repo().join("plugins/js").join(name).join("cases.jsonl");
-        let run = s
-            .run(&["test", path, "--cases", cases.to_str().unwrap()])
-            .expect_code(0);
-        assert!(run.stdout().contains("cases pass"), "{}", run.stdout());
+    for v in check_examples("js", examples()) {
+        assert_eq!(v["descriptor"]["config_schema"]["type"], "object", "{v}");
     }
 }
 

@@ -5,12 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use caliper_host::package::{self, Manifest};
-use caliper_tests::{Scratch, wasm};
+use caliper_tests::{Scratch, repo, wasm};
 use serde_json::{Value, json};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn inspect(s: &Scratch, component: &Path) -> Value {
     let run = s
