@@ -22,11 +22,6 @@ WASM_TOOLS_VERSION=1.258.0 # built from the same wasm-tools crates as it
 ADAPTER_VERSION=48.0.8     # the host's wasmtime
 ADAPTER=${CALIPER_WASI_ADAPTER:-${XDG_DATA_HOME:-$HOME/.local/share}/caliper/wasi_snapshot_preview1.reactor.wasm}
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-    sudo="sudo"
-fi
-
 missing=()
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v wasm-ld >/dev/null 2>&1 || missing+=(lld)
@@ -34,11 +29,7 @@ command -v wasm-ld >/dev/null 2>&1 || missing+=(lld)
     [ -f /usr/share/wasi-sysroot/include/wasm32-wasi/stdlib.h ] || missing+=(wasi-libc)
 ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 ||
     missing+=(libclang-rt-dev-wasm32)
-if [ ${#missing[@]} -gt 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq
-    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$(dirname "$0")/apt-install.sh" ${missing[@]+"${missing[@]}"}
 
 has_version() { # has_version TOOL VERSION: TOOL is on PATH and reports VERSION
     command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q " $2\\b"

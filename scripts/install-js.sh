@@ -8,13 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../sdk/js"
 
 if ! command -v npm >/dev/null 2>&1; then
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        sudo="sudo"
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq
-    $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    ../../scripts/apt-install.sh nodejs npm
 fi
 
 stamp=node_modules/.caliper-lock
