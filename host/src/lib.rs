@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod alerts;
+pub mod atomic_file;
 pub mod audit;
 mod bindings;
 pub mod cache;

@@ -11,7 +11,6 @@
 //! by the digest of its content and checked against it when read; a file
 //! that does not match is treated as absent (and replaced by the next pull).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -196,13 +195,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OciError> {
         path: path.to_owned(),
         message: e.to_string(),
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(error)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(error)?;
-    tmp.write_all(bytes).map_err(error)?;
-    tmp.as_file().sync_all().map_err(error)?;
-    tmp.persist(path).map_err(|e| error(e.error))?;
-    Ok(())
+    crate::atomic_file::write(path, bytes).map_err(error)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use caliper_host::atomic_file;
 use caliper_host::lockfile::{self, LockedMetric, Lockfile};
 use clap::Args;
 
@@ -77,13 +78,7 @@ impl LockCommand {
             );
             return Ok(Exit::GateFailed);
         }
-        let mut tmp = tempfile::NamedTempFile::new_in(
-            path.parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new(".")),
-        )?;
-        std::io::Write::write_all(&mut tmp, lock.to_text().as_bytes())?;
-        tmp.persist(&path)
+        atomic_file::write(&path, lock.to_text().as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
         for m in &lock.metrics {
             println!("  {:<24} {}  {}", m.name, m.digest, m.component);

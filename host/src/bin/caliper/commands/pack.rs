@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use caliper_host::atomic_file;
 use caliper_host::metric::MetricSpec;
 use caliper_host::package;
 use caliper_host::plugin::{Plugin, digest_of};
@@ -97,14 +98,7 @@ impl PackCommand {
         let output = self.output.unwrap_or_else(|| {
             PathBuf::from(format!("{}-{}.wasm", manifest.name, manifest.version))
         });
-        let dir = match output.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-        std::io::Write::write_all(&mut tmp, &packed)?;
-        tmp.persist(&output)
+        atomic_file::write(&output, &packed)
             .with_context(|| format!("writing {}", output.display()))?;
         println!(
             "packed {} {} -> {} ({} bytes, {} examples pass)",

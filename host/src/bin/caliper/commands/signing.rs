@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
+use caliper_host::atomic_file;
 use caliper_host::signing;
 use clap::Args;
 
@@ -84,13 +85,7 @@ impl SignCommand {
         let signed =
             signing::sign(&bytes, &key).map_err(|e| anyhow!("{}: {e}", self.file.display()))?;
         let output = self.output.unwrap_or(self.file);
-        let dir = output
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, &signed)?;
-        tmp.persist(&output)
+        atomic_file::write(&output, &signed)
             .with_context(|| format!("writing {}", output.display()))?;
         println!(
             "signed {} by {}",
