@@ -70,13 +70,7 @@ pub fn admit(plugin: &Plugin, m: &MetricConfig, config: &Config) -> Result<(), S
     let trust = if config.trust.require_signature {
         crate::signing::check_trusted(&plugin.signatures, &config.trust.keys).map(|_| ())
     } else {
-        match plugin.signatures.iter().find(|s| !s.valid) {
-            Some(bad) => Err(format!(
-                "its signature by {} does not match its content: it was changed after signing",
-                bad.key
-            )),
-            None => Ok(()),
-        }
+        crate::signing::check_unchanged(&plugin.signatures)
     };
     problems.extend(trust.err());
     if problems.is_empty() {

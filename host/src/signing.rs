@@ -165,16 +165,23 @@ pub fn sign(wasm: &[u8], key: &SigningKey) -> Result<Vec<u8>, String> {
     Ok(crate::plugin::append_custom_section(&out, SECTION, &json))
 }
 
+/// Checks that every signature matches the content: one that does not means
+/// the component changed after it was signed.
+pub fn check_unchanged(found: &[Found]) -> Result<(), String> {
+    match found.iter().find(|f| !f.valid) {
+        Some(bad) => Err(format!(
+            "its signature by {} does not match its content: it was changed after signing",
+            bad.key
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Checks a component against trusted keys: Ok with the trusted signer, or
 /// why it is refused. Any invalid signature refuses the component (it was
 /// changed after signing), trusted signer or not.
 pub fn check_trusted(found: &[Found], trusted: &[String]) -> Result<String, String> {
-    if let Some(bad) = found.iter().find(|f| !f.valid) {
-        return Err(format!(
-            "its signature by {} does not match its content: it was changed after signing",
-            bad.key
-        ));
-    }
+    check_unchanged(found)?;
     if let Some(ok) = found.iter().find(|f| trusted.contains(&f.key)) {
         return Ok(ok.key.clone());
     }
