@@ -86,29 +86,9 @@ pub fn admit(plugin: &Plugin, m: &MetricConfig, config: &Config) -> Result<(), S
 pub fn validate(spec: &Arc<MetricSpec>, m: &MetricConfig) -> Result<MetricInstance, String> {
     let mut instance = MetricInstance::new(spec.clone());
     instance.start().map_err(|f| f.message)?;
-    if let Some(manifest) = &spec.plugin.manifest
-        && !manifest.examples.is_empty()
-    {
-        // The package's own examples are written against its default
-        // config, whatever this instance is configured with.
-        let cases = manifest.cases()?;
-        let package = Arc::new(MetricSpec {
-            name: spec.name.clone(),
-            plugin: spec.plugin.clone(),
-            config: manifest.config.to_string(),
-            limits: spec.limits.clone(),
-            grants: spec.grants.clone(),
-            when: Default::default(),
-        });
-        let mismatches = crate::cases::check(&package, &cases);
-        if !mismatches.is_empty() {
-            return Err(format!(
-                "package {} {} {} (its embedded examples)",
-                manifest.name,
-                manifest.version,
-                crate::cases::report(&mismatches, cases.len()),
-            ));
-        }
+    if let Some(manifest) = &spec.plugin.manifest {
+        check_package_examples(spec, manifest)
+            .map_err(|report| format!("package {report} (its embedded examples)"))?;
     }
     if let Some(path) = &m.examples {
         let cases = crate::cases::load(path).map_err(|e| format!("examples: {e}"))?;
@@ -122,6 +102,39 @@ pub fn validate(spec: &Arc<MetricSpec>, m: &MetricConfig) -> Result<MetricInstan
         }
     }
     Ok(instance)
+}
+
+/// Runs a package manifest's examples against `spec`'s component, with the
+/// package's default config (an example's own config wins), whatever the
+/// instance is configured with. Returns how many passed, or a report
+/// starting with the package's name and version.
+pub fn check_package_examples(
+    spec: &Arc<MetricSpec>,
+    manifest: &crate::package::Manifest,
+) -> Result<usize, String> {
+    let cases = manifest.cases()?;
+    if cases.is_empty() {
+        return Ok(0);
+    }
+    let package = Arc::new(MetricSpec {
+        name: spec.name.clone(),
+        plugin: spec.plugin.clone(),
+        config: manifest.config.to_string(),
+        limits: spec.limits.clone(),
+        grants: spec.grants.clone(),
+        when: Default::default(),
+    });
+    let mismatches = crate::cases::check(&package, &cases);
+    if mismatches.is_empty() {
+        Ok(cases.len())
+    } else {
+        Err(format!(
+            "{} {} {}",
+            manifest.name,
+            manifest.version,
+            crate::cases::report(&mismatches, cases.len()),
+        ))
+    }
 }
 
 /// Loads and validates every metric of `config`. Returns every failure, not

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use caliper_host::atomic_file;
+use caliper_host::load;
 use caliper_host::metric::MetricSpec;
 use caliper_host::package;
 use caliper_host::plugin::{Plugin, digest_of};
@@ -74,26 +75,16 @@ impl PackCommand {
             &plugin.descriptor,
             &plugin.contract,
         )?;
-        let cases = manifest.cases().map_err(anyhow::Error::msg)?;
-        if !cases.is_empty() {
-            let spec = Arc::new(MetricSpec {
-                name: manifest.name.clone(),
-                plugin: plugin.clone(),
-                config: manifest.config.to_string(),
-                limits: Default::default(),
-                grants: Default::default(),
-                when: Default::default(),
-            });
-            let mismatches = caliper_host::cases::check(&spec, &cases);
-            if !mismatches.is_empty() {
-                bail!(
-                    "not packed: {} {} {}",
-                    manifest.name,
-                    manifest.version,
-                    caliper_host::cases::report(&mismatches, cases.len())
-                );
-            }
-        }
+        let spec = Arc::new(MetricSpec {
+            name: manifest.name.clone(),
+            plugin: plugin.clone(),
+            config: manifest.config.to_string(),
+            limits: Default::default(),
+            grants: Default::default(),
+            when: Default::default(),
+        });
+        let examples = load::check_package_examples(&spec, &manifest)
+            .map_err(|report| anyhow::anyhow!("not packed: {report}"))?;
         let packed = package::embed(&bytes, &manifest)?;
         let output = self.output.unwrap_or_else(|| {
             PathBuf::from(format!("{}-{}.wasm", manifest.name, manifest.version))
@@ -106,7 +97,7 @@ impl PackCommand {
             manifest.version,
             output.display(),
             packed.len(),
-            cases.len()
+            examples
         );
         println!("digest: {}", digest_of(&packed));
         Ok(Exit::Success)
