@@ -88,6 +88,46 @@ fn bad_lines_are_named_counted_and_gate_the_run() {
 }
 
 #[test]
+fn a_line_that_is_not_utf8_is_counted_and_the_next_line_is_scored() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &length_config("[input]\nmax_invalid_records = 1", ""),
+    );
+    let mut data = b"{\"id\": \"a\", \"output\": \"one\"}\n".to_vec();
+    data.extend_from_slice(b"{\"id\": \"b\", \"output\": \"caf\xe9\"}\n");
+    data.extend_from_slice(
+        b"{\"id\": \"c\", \"output\": \"three\"}\n{\"id\": \"d\", \"output\": \"four\"}\n",
+    );
+    std::fs::write(s.path().join("data.jsonl"), data).unwrap();
+    let run = s
+        .run(&[
+            "run",
+            "data.jsonl",
+            "-o",
+            "out.jsonl",
+            "--summary",
+            "sum.json",
+        ])
+        .expect_code(0);
+    assert!(
+        run.stdout()
+            .contains("data.jsonl:2: unreadable line: not UTF-8"),
+        "{}",
+        run.stdout()
+    );
+    let ids: Vec<_> = s
+        .results("out.jsonl")
+        .iter()
+        .map(|r| r["sample_id"].clone())
+        .collect();
+    assert_eq!(ids, [json!("a"), json!("c"), json!("d")]);
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path().join("sum.json")).unwrap()).unwrap();
+    assert_eq!(summary["records"], 4);
+    assert_eq!(summary["invalid_records"], 1);
+}
+#[test]
 fn csv_with_column_mapping_and_json_cells() {
     let s = Scratch::new();
     s.write(

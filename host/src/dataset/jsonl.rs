@@ -10,7 +10,9 @@ pub struct JsonlRecords<R> {
     reader: R,
     mapper: Mapper,
     line: u64,
-    buf: String,
+    buf: Vec<u8>,
+    /// Set after an I/O error: the source cannot be read any further.
+    broken: bool,
 }
 
 impl<R: BufRead> JsonlRecords<R> {
@@ -20,7 +22,15 @@ impl<R: BufRead> JsonlRecords<R> {
             reader,
             mapper,
             line: 0,
-            buf: String::new(),
+            buf: Vec::new(),
+            broken: false,
+        }
+    }
+
+    fn bad(&self, line: u64, message: String) -> Record {
+        Record {
+            line,
+            samples: Err(self.mapper.error(line, message)),
         }
     }
 }
@@ -30,24 +40,30 @@ impl<R: BufRead> Iterator for JsonlRecords<R> {
 
     fn next(&mut self) -> Option<Record> {
         loop {
+            if self.broken {
+                return None;
+            }
             self.buf.clear();
             self.line += 1;
             let line = self.line;
-            match self.reader.read_line(&mut self.buf) {
+            // Bytes, not `read_line`: a line that is not UTF-8 is consumed
+            // whole and reported, and the next line is read normally.
+            match self.reader.read_until(b'\n', &mut self.buf) {
                 Ok(0) => return None,
                 Ok(_) => {}
                 Err(e) => {
-                    // Invalid UTF-8 or an I/O error: report it on this line
-                    // and skip the rest of the line.
-                    let mut skip = Vec::new();
-                    let _ = self.reader.read_until(b'\n', &mut skip);
-                    return Some(Record {
-                        line,
-                        samples: Err(self.mapper.error(line, format!("unreadable line: {e}"))),
-                    });
+                    // The source itself failed: report it here and stop,
+                    // rather than retrying a broken stream forever.
+                    self.broken = true;
+                    return Some(self.bad(line, format!("read error: {e}")));
                 }
             }
-            let text = self.buf.trim();
+            let text = match std::str::from_utf8(&self.buf) {
+                Ok(text) => text.trim(),
+                Err(e) => {
+                    return Some(self.bad(line, format!("unreadable line: not UTF-8 ({e})")));
+                }
+            };
             if text.is_empty() {
                 continue;
             }
@@ -57,5 +73,40 @@ impl<R: BufRead> Iterator for JsonlRecords<R> {
             };
             return Some(Record { line, samples });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8]) -> Vec<(u64, Result<String, String>)> {
+        JsonlRecords::new(
+            input,
+            Mapper::new(std::path::Path::new("data.jsonl"), Default::default()),
+        )
+        .map(|r| {
+            let result = match r.samples {
+                Ok(samples) => Ok(samples[0].id.clone()),
+                Err(e) => Err(e.to_string()),
+            };
+            (r.line, result)
+        })
+        .collect()
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_reported_and_the_next_line_still_read() {
+        let got = lines(b"{\"id\":\"a\",\"output\":\"x\"}\n{\"id\":\"\xff\",\"output\":\"x\"}\n{\"id\":\"c\",\"output\":\"x\"}\n\n{\"id\":\"e\",\"output\":\"x\"}");
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[0], (1, Ok("a".into())));
+        assert_eq!(got[1].0, 2);
+        let err = got[1].1.as_ref().unwrap_err();
+        assert!(
+            err.contains("data.jsonl") && err.contains("not UTF-8"),
+            "{err}"
+        );
+        assert_eq!(got[2], (3, Ok("c".into())));
+        assert_eq!(got[3], (5, Ok("e".into())));
     }
 }
