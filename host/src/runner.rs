@@ -6,7 +6,10 @@
 //! calling thread puts chunks back in input order, hands each evaluation to
 //! the sink and folds it into the aggregates. Bounded channels keep memory
 //! constant whatever the dataset size; reordering keeps output
-//! deterministic whatever the thread timing.
+//! deterministic whatever the thread timing. A fixed number of chunk
+//! tokens caps the chunks between the reader and the sink, so a sample that
+//! stalls one worker (a metric running to its deadline) holds the reader
+//! back instead of letting the reorder buffer grow with the dataset.
 //!
 //! Architecture invariants: a plugin failure never stops the run (it is an
 //! outcome); a bad record is counted and reported, never silently dropped;
@@ -107,6 +110,9 @@ pub enum Stop {
     Strict(RecordError),
 }
 
+/// Chunks in flight per worker: read but not yet handed to the sink.
+const CHUNKS_PER_WORKER: usize = 4;
+
 /// Bad records kept verbatim for the report.
 const INVALID_EXAMPLES: usize = 20;
 
@@ -158,6 +164,14 @@ pub fn run(
     };
 
     std::thread::scope(|scope| -> Result<()> {
+        // One token per chunk allowed in flight: the reader takes one before it
+        // reads a chunk, this thread gives it back when the chunk reaches the
+        // sink in order.
+        let in_flight = jobs * CHUNKS_PER_WORKER;
+        let (token_tx, token_rx) = bounded::<()>(in_flight);
+        for _ in 0..in_flight {
+            token_tx.send(()).expect("capacity for every token");
+        }
         // Reader.
         {
             let cancel = cancel.clone();
@@ -168,7 +182,10 @@ pub fn run(
                     let mut records = records;
                     let mut seq = 0;
                     loop {
-                        if cancel.load(Ordering::Relaxed) || strict_stop.load(Ordering::Relaxed) {
+                        if token_rx.recv().is_err()
+                            || cancel.load(Ordering::Relaxed)
+                            || strict_stop.load(Ordering::Relaxed)
+                        {
                             break;
                         }
                         let chunk: Vec<Record> = records.by_ref().take(chunk_size).collect();
@@ -215,6 +232,9 @@ pub fn run(
             pending.insert(seq, items);
             while let Some(items) = pending.remove(&next) {
                 next += 1;
+                // The reader may take another chunk. (Fails only when the
+                // reader has finished; tokens never outnumber the capacity.)
+                let _ = token_tx.try_send(());
                 if totals.stopped.is_some() || sink_error.is_some() {
                     continue; // drain without recording
                 }
@@ -232,6 +252,8 @@ pub fn run(
                 progress(totals.records);
             }
         }
+        // Workers are done; a reader still waiting for a token must stop.
+        drop(token_tx);
         if totals.stopped.is_none() && cancel.load(Ordering::Relaxed) && sink_error.is_none() {
             totals.stopped = Some(Stop::Cancelled);
         }

@@ -246,3 +246,88 @@ fn batched_calls_give_the_same_results_and_pin_a_trap_on_its_sample() {
         );
     }
 }
+
+/// A metric that stalls on one sample (here: runs to its deadline) holds the
+/// reader back instead of letting every later record pile up in memory
+/// behind it. How far the reader runs ahead is not visible from outside the
+/// process, so this test drives the runner library directly (the same code
+/// path as `caliper run`) and counts the records it pulled from the dataset.
+#[test]
+fn a_stalled_sample_holds_the_reader_back_instead_of_buffering_the_dataset() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use caliper_host::dataset::Record;
+    use caliper_host::runner::{self, RunOptions};
+    use caliper_host::sample::Sample;
+
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &metric_toml(
+            "stall",
+            "hostile",
+            r#"config = { mode = "loop", trigger = "STALL" }
+limits = { timeout_ms = 1500 }"#,
+        ),
+    );
+    let config = caliper_host::config::Config::load(&s.path().join("caliper.toml")).unwrap();
+    let runtime =
+        caliper_host::engine::Runtime::new(caliper_host::load::runtime_options(&config)).unwrap();
+    let cache = caliper_host::load::compile_cache(&config);
+    let specs = caliper_host::load::load_metrics(&runtime, &cache, &config)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    const RECORDS: u64 = 50_000;
+    let pulled = Arc::new(AtomicU64::new(0));
+    let records = {
+        let pulled = pulled.clone();
+        (1..=RECORDS).map(move |line| {
+            pulled.fetch_add(1, Ordering::Relaxed);
+            let output = if line == 1 { "STALL" } else { "fine" };
+            Record {
+                line,
+                samples: Ok(vec![Sample {
+                    id: format!("s{line}"),
+                    output: output.into(),
+                    ..Sample::default()
+                }]),
+            }
+        })
+    };
+    let opts = RunOptions {
+        jobs: 2,
+        ..RunOptions::default()
+    };
+    let mut pulled_at_first_result = None;
+    let mut outcomes = Vec::new();
+    let mut sink = |e: &caliper_host::outcome::Evaluation| {
+        pulled_at_first_result.get_or_insert(pulled.load(Ordering::Relaxed));
+        outcomes.push(e.outcome);
+        Ok(())
+    };
+    let totals = runner::run(&specs, Box::new(records), &opts, &mut sink, &|_| {}).unwrap();
+
+    // The first result is the stalled sample; while it ran (1.5 s), the
+    // other worker could have scored the whole dataset. The reader stopped a
+    // few chunks ahead instead.
+    let ahead = pulled_at_first_result.unwrap();
+    assert!(
+        ahead < 1_000,
+        "the reader pulled {ahead} of {RECORDS} records while one sample stalled"
+    );
+    // Nothing was lost: every record was scored, the stall is a timeout.
+    assert_eq!(totals.records, RECORDS);
+    assert_eq!(outcomes.len() as u64, RECORDS);
+    assert_eq!(
+        outcomes[0],
+        caliper_host::outcome::Status::Timeout,
+        "{:?}",
+        &outcomes[..3]
+    );
+    assert!(
+        outcomes[1..]
+            .iter()
+            .all(|o| *o == caliper_host::outcome::Status::Pass)
+    );
+}

@@ -1,5 +1,6 @@
 //! Caliper's end-to-end suite: every test drives the real `caliper` binary
-//! with real components built from source by `build.rs`.
+//! with real components built from source by `build.rs` (one runner test
+//! drives the library, for what the binary cannot show from outside).
 
 mod audit;
 mod c_sdk;
