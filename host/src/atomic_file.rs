@@ -1,19 +1,187 @@
 //! Writing a file so that readers see the old content or the new one, never
 //! a partial file: a temporary sibling, synced, then renamed into place.
+//!
+//! A path that exists and is not a regular file (`/dev/null`, `/dev/stdout`,
+//! a named pipe) is written in place instead: renaming over it would replace
+//! the device or pipe with a plain file.
 
+use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Temporary files not yet committed, so that an abrupt exit can remove them
+/// ([`remove_uncommitted`]).
+static UNCOMMITTED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn uncommitted() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    UNCOMMITTED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every temporary file of an [`AtomicFile`] not yet committed.
+/// For a process about to exit without running destructors (a second
+/// Ctrl-C); the targets keep their previous content.
+pub fn remove_uncommitted() {
+    for path in uncommitted().drain(..) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Whether `path` exists and is something other than a regular file (or a
+/// link to one).
+fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+}
+
+fn directory_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// A file being written: readers of `path` see nothing of it until
+/// [`AtomicFile::commit`]; dropping it uncommitted leaves `path` untouched.
+pub struct AtomicFile {
+    /// `None` once committed.
+    target: Option<Target>,
+    path: PathBuf,
+}
+
+enum Target {
+    Temporary(tempfile::NamedTempFile),
+    /// A device or pipe, written directly.
+    InPlace(File),
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (a temporary sibling in the same directory).
+    pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
+        let target = if is_special(path) {
+            Target::InPlace(File::options().write(true).open(path)?)
+        } else {
+            let tmp = tempfile::Builder::new()
+                .prefix(".caliper-")
+                .tempfile_in(directory_of(path))?;
+            uncommitted().push(tmp.path().to_owned());
+            Target::Temporary(tmp)
+        };
+        Ok(AtomicFile {
+            target: Some(target),
+            path: path.to_owned(),
+        })
+    }
+
+    /// The path the content goes to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file to write the content to.
+    pub fn file(&self) -> &File {
+        match self.target.as_ref().expect("not committed") {
+            Target::Temporary(tmp) => tmp.as_file(),
+            Target::InPlace(file) => file,
+        }
+    }
+
+    /// Syncs the content and puts it at the path.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        match self.target.take().expect("not committed") {
+            Target::InPlace(mut file) => file.flush(),
+            Target::Temporary(tmp) => {
+                let tmp_path = tmp.path().to_owned();
+                let result = tmp
+                    .as_file()
+                    .sync_all()
+                    .and_then(|()| tmp.persist(&self.path).map(drop).map_err(|e| e.error));
+                uncommitted().retain(|p| *p != tmp_path);
+                result
+            }
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if let Some(Target::Temporary(tmp)) = &self.target {
+            // Not committed: `NamedTempFile`'s own drop removes the file.
+            let path = tmp.path().to_owned();
+            uncommitted().retain(|p| *p != path);
+        }
+    }
+}
 
 /// Writes `bytes` to `path` atomically, creating its directory if needed.
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    std::fs::create_dir_all(directory_of(path))?;
+    let file = AtomicFile::create(path)?;
+    (&mut file.file()).write_all(bytes)?;
+    file.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_appears_only_on_commit_and_a_dropped_file_leaves_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        std::fs::write(&path, "old").unwrap();
+        let file = AtomicFile::create(&path).unwrap();
+        (&mut file.file()).write_all(b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        drop(file);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        write(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_named_pipe_is_written_in_place_not_replaced() {
+        // What `-o >(jq ...)` or `-o /dev/stdout` hands caliper. (A FIFO in
+        // a scratch directory rather than /dev/null: a regression must not
+        // be able to replace a device of the machine running the tests.)
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        write(&fifo, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), "through the pipe");
+        assert!(!std::fs::metadata(&fifo).unwrap().is_file());
+    }
+
+    #[test]
+    fn temporaries_are_registered_until_committed_or_dropped() {
+        // (Checks the registry without calling `remove_uncommitted`, which
+        // would remove the temporaries of tests running in parallel.)
+        let dir = tempfile::tempdir().unwrap();
+        let registered = |file: &AtomicFile| {
+            let Some(Target::Temporary(tmp)) = &file.target else {
+                panic!("a temporary file")
+            };
+            uncommitted().contains(&tmp.path().to_owned())
+        };
+        let dropped = AtomicFile::create(&dir.path().join("a.jsonl")).unwrap();
+        let committed = AtomicFile::create(&dir.path().join("b.jsonl")).unwrap();
+        assert!(registered(&dropped) && registered(&committed));
+        let paths: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        drop(dropped);
+        committed.commit().unwrap();
+        let left = uncommitted();
+        assert!(paths.iter().all(|p| !left.contains(p)), "{left:?}");
+    }
 }

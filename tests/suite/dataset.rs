@@ -353,16 +353,15 @@ fn config_and_input_errors_exit_2_with_a_clear_message() {
     );
 }
 
-#[test]
-fn ctrl_c_stops_the_run_and_leaves_no_output_file() {
-    let s = Scratch::new();
-    // A slow metric: every sample spins until its 50 ms deadline.
+/// Starts `caliper run` with a metric whose every sample spins until
+/// `timeout_ms`, and returns once its temporary results file exists.
+fn start_slow_run(s: &Scratch, timeout_ms: u64) -> std::process::Child {
     s.write(
         "caliper.toml",
         &metric_toml(
             "slow",
             "hostile",
-            "config = { mode = \"loop\" }\nlimits = { timeout_ms = 50 }",
+            &format!("config = {{ mode = \"loop\" }}\nlimits = {{ timeout_ms = {timeout_ms} }}"),
         ),
     );
     let lines: Vec<Value> = (0..400).map(|i| json!({"id": i, "output": "x"})).collect();
@@ -374,24 +373,37 @@ fn ctrl_c_stops_the_run_and_leaves_no_output_file() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Interrupt mid-run: once the temporary results file exists.
     let started = std::time::Instant::now();
-    let temp_exists = || {
-        std::fs::read_dir(s.path())
-            .unwrap()
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with(".caliper-"))
-    };
-    while !temp_exists() {
+    while temporary_files(s) == 0 {
         assert!(started.elapsed().as_secs() < 60, "the run never started");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    child
+}
+
+fn temporary_files(s: &Scratch) -> usize {
+    std::fs::read_dir(s.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".caliper-"))
+        .count()
+}
+
+fn interrupt(child: &std::process::Child) {
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_leaves_no_output_file() {
+    let s = Scratch::new();
+    // Interrupt mid-run: every sample spins until its 50 ms deadline.
+    let child = start_slow_run(&s, 50);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    interrupt(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
@@ -400,10 +412,30 @@ fn ctrl_c_stops_the_run_and_leaves_no_output_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!s.path().join("out.jsonl").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(s.path())
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".caliper-"))
-        .collect();
-    assert!(leftovers.is_empty(), "temporary files left behind");
+    assert_eq!(temporary_files(&s), 0, "temporary files left behind");
+}
+
+#[test]
+fn a_second_ctrl_c_aborts_at_once_and_still_leaves_no_temporary_file() {
+    let s = Scratch::new();
+    // A sample in flight runs for 20 s: only the second Ctrl-C ends the run
+    // before it.
+    let child = start_slow_run(&s, 20_000);
+    interrupt(&child);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    interrupt(&child);
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "the second Ctrl-C did not abort"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!s.path().join("out.jsonl").exists());
+    assert_eq!(temporary_files(&s), 0, "temporary files left behind");
 }

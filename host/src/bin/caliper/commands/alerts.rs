@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use caliper_host::alerts;
+use caliper_host::atomic_file;
 use caliper_host::config::Config;
 use clap::Args;
 
@@ -44,7 +45,7 @@ impl AlertsCommand {
         }
         let yaml = alerts::to_yaml(&rules, &self.config.display().to_string());
         match &self.output {
-            Some(path) => std::fs::write(path, yaml)
+            Some(path) => atomic_file::write(path, yaml.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?,
             None => print!("{yaml}"),
         }

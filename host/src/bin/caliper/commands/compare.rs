@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use caliper_host::atomic_file;
 use caliper_host::compare::{self, CompareOptions, ResultSet, SampleText, SampleTexts};
 use caliper_host::config::Config;
 use caliper_host::history::History;
@@ -153,7 +154,7 @@ impl CompareCommand {
         }
         if let Some(path) = &self.json {
             let text = serde_json::to_string_pretty(&comparison)? + "\n";
-            std::fs::write(path, text)
+            atomic_file::write(path, text.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         if let Some(path) = &self.junit {
@@ -163,15 +164,15 @@ impl CompareCommand {
                 &comparison.gates,
                 started.elapsed().as_secs_f64(),
             );
-            std::fs::write(path, xml)
+            atomic_file::write(path, xml.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         if let Some(path) = &self.html {
-            std::fs::write(path, compare::html(&comparison))
+            atomic_file::write(path, compare::html(&comparison).as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         if let Some(path) = &self.markdown {
-            std::fs::write(path, compare::markdown(&comparison, self.top))
+            atomic_file::write(path, compare::markdown(&comparison, self.top).as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         match self.format {

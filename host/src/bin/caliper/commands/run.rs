@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use caliper_host::atomic_file::{self, AtomicFile};
 use caliper_host::audit::Stewardship;
 use caliper_host::config::Config;
 use caliper_host::dataset::{self, ReadStats};
@@ -104,37 +105,6 @@ enum SummaryFormat {
     None,
 }
 
-/// A file written to a temporary sibling and renamed into place on success.
-struct AtomicFile {
-    tmp: tempfile::NamedTempFile,
-    path: PathBuf,
-}
-
-impl AtomicFile {
-    fn create(path: &Path) -> Result<Self> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let tmp = tempfile::Builder::new()
-            .prefix(".caliper-")
-            .tempfile_in(dir)
-            .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-        Ok(AtomicFile {
-            tmp,
-            path: path.to_owned(),
-        })
-    }
-
-    fn commit(self) -> Result<()> {
-        self.tmp.as_file().sync_data()?;
-        self.tmp
-            .persist(&self.path)
-            .with_context(|| format!("cannot write {}", self.path.display()))?;
-        Ok(())
-    }
-}
-
 /// Where a run's evaluations (and, when recording, samples) go.
 struct RunOutputs<'a, 'r> {
     results: &'a mut ResultsSink,
@@ -181,6 +151,9 @@ impl RunCommand {
             let cancel = cancel.clone();
             let _ = ctrlc::set_handler(move || {
                 if cancel.swap(true, Ordering::SeqCst) {
+                    // Destructors do not run on exit: remove the temporary
+                    // output files here (the targets keep their old content).
+                    atomic_file::remove_uncommitted();
                     std::process::exit(130);
                 }
                 eprintln!("\ninterrupted: finishing samples in flight (Ctrl-C again to abort)");
@@ -249,15 +222,18 @@ impl RunCommand {
                 ResultsSink::Stdout(BufWriter::new(std::io::stdout()))
             }
             Some(p) => {
-                let file = AtomicFile::create(p)?;
-                let handle = file.tmp.reopen()?;
+                let file = AtomicFile::create(p)
+                    .with_context(|| format!("cannot create {}", p.display()))?;
+                let handle = file.file().try_clone()?;
                 ResultsSink::File(BufWriter::with_capacity(1 << 20, handle), file)
             }
         };
         let summary_file = self
             .summary
             .as_deref()
-            .map(AtomicFile::create)
+            .map(|p| {
+                AtomicFile::create(p).with_context(|| format!("cannot create {}", p.display()))
+            })
             .transpose()?;
 
         let opts = RunOptions {
@@ -395,7 +371,9 @@ impl RunCommand {
             ResultsSink::File(mut w, file) => {
                 w.flush()?;
                 drop(w);
-                file.commit()?;
+                let path = file.path().to_owned();
+                file.commit()
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
         if let Some(r) = recorder {
@@ -404,18 +382,21 @@ impl RunCommand {
         }
         if let Some(path) = &self.junit {
             let suite = format!("caliper run {}", self.dataset.display());
-            std::fs::write(
+            atomic_file::write(
                 path,
-                caliper_host::junit::render(&suite, &report.gates, elapsed),
+                caliper_host::junit::render(&suite, &report.gates, elapsed).as_bytes(),
             )
             .with_context(|| format!("cannot write {}", path.display()))?;
         }
         if let Some(file) = summary_file {
-            let mut f = file.tmp.reopen()?;
+            let mut f = std::io::BufWriter::new(file.file());
             serde_json::to_writer_pretty(&mut f, &report)?;
             f.write_all(b"\n")?;
+            f.flush()?;
             drop(f);
-            file.commit()?;
+            let path = file.path().to_owned();
+            file.commit()
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
         let summary = match self.format {
             SummaryFormat::Table => Some(report.render()),
