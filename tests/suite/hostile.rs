@@ -177,25 +177,49 @@ fn a_rejected_config_fails_at_load_time_with_the_metric_named() {
 }
 
 #[test]
-fn fresh_instance_per_sample_still_scores_every_sample() {
+fn instances_are_reused_replaced_after_a_trap_and_fresh_when_asked() {
     let s = Scratch::new();
     s.write(
         "caliper.toml",
-        &metric_toml(
-            "fresh",
-            "response-length",
-            "limits = { fresh_instance = true }",
-        ),
+        &[
+            metric_toml(
+                "reused",
+                "hostile",
+                r#"config = { mode = "count", trigger = "BAD" }"#,
+            ),
+            metric_toml(
+                "fresh",
+                "hostile",
+                "config = { mode = \"count\", trigger = \"BAD\" }\nlimits = { fresh_instance = true }",
+            ),
+        ]
+        .concat(),
     );
-    let lines: Vec<Value> = (0..50)
-        .map(|i| json!({"id": i, "output": "a b c"}))
+    let lines: Vec<Value> = (1..=20)
+        .map(|i| json!({"id": i, "output": if i == 11 { "BAD" } else { "fine" }}))
         .collect();
     s.jsonl("data.jsonl", &lines);
-    s.run(&["run", "data.jsonl", "-o", "out.jsonl"])
+    s.run(&["run", "data.jsonl", "-o", "out.jsonl", "-j", "1"])
         .expect_code(0);
     let results = s.results("out.jsonl");
-    assert_eq!(results.len(), 50);
-    assert!(results.iter().all(|r| r["outcome"] == "pass"));
+    let values = |metric: &str| -> Vec<Value> {
+        results
+            .iter()
+            .filter(|r| r["metric"] == metric)
+            .map(|r| r["value"].clone())
+            .collect()
+    };
+    // One worker: the instance sees every sample (its count rises), traps
+    // on sample 11, and a new instance takes over from sample 12.
+    let mut expected: Vec<Value> = (1..=10).map(|n| json!(n as f64)).collect();
+    expected.push(Value::Null);
+    expected.extend((1..=9).map(|n| json!(n as f64)));
+    assert_eq!(values("reused"), expected);
+    assert_eq!(outcome(&results, "reused", "11")["outcome"], "trap");
+    // A fresh instance per sample never counts past one.
+    let mut fresh: Vec<Value> = vec![json!(1.0); 20];
+    fresh[10] = Value::Null;
+    assert_eq!(values("fresh"), fresh);
 }
 
 #[test]
