@@ -12,6 +12,7 @@
 //! name = "answers-in-user-language"        # instance name, unique
 //! path = "plugins/language_match.wasm"     # relative to this file
 //! config = { min_chars = 20 }              # passed to the metric
+//! # config_json = '{"metadata_key": null}' # or as JSON, for what TOML cannot write
 //! when = { channel = ["chat", "email"] }   # metadata filter
 //! limits = { timeout_ms = 500, memory_mib = 32 }
 //! gate = { min_pass_rate = 0.98, max_error_rate = 0.0 }
@@ -266,6 +267,11 @@ pub struct MetricConfig {
     /// Configuration passed to the metric (any TOML table).
     #[serde(default)]
     pub config: Option<toml::Table>,
+    /// The configuration as a JSON object in a string (TOML key
+    /// `config_json`), for values TOML cannot write, such as `null`. Either
+    /// this or `config`.
+    #[serde(default, rename = "config_json")]
+    pub json_config: Option<String>,
     /// Metadata filter.
     #[serde(default)]
     pub when: When,
@@ -312,7 +318,8 @@ impl MetricConfig {
     /// Fills what the config leaves out (config, stage) from the manifest
     /// embedded in the component, if the file is there and has one.
     fn apply_package_defaults(&mut self) {
-        if self.config.is_some() && self.stage.is_some() {
+        let configured = self.config.is_some() || self.json_config.is_some();
+        if configured && self.stage.is_some() {
             return;
         }
         let Some(manifest) = crate::package::read_embedded_file(&self.path) else {
@@ -321,7 +328,7 @@ impl MetricConfig {
         if self.stage.is_none() {
             self.stage = manifest.stage;
         }
-        if self.config.is_none() {
+        if !configured {
             self.package_config = Some(manifest.config);
         }
     }
@@ -350,13 +357,38 @@ impl MetricConfig {
         self.stage.unwrap_or_default()
     }
 
-    /// The config as JSON text: the configured one, else the package's
-    /// default config, else `{}`.
+    /// The config as JSON text: the configured one (`config` or
+    /// `config_json`), else the package's default config, else `{}`.
     pub fn config_json(&self) -> String {
-        match (&self.config, &self.package_config) {
-            (Some(table), _) => serde_json::to_string(table).unwrap_or_else(|_| "{}".into()),
-            (None, Some(default)) => default.to_string(),
-            (None, None) => "{}".into(),
+        match (&self.config, &self.json_config, &self.package_config) {
+            (Some(table), _, _) => serde_json::to_string(table).unwrap_or_else(|_| "{}".into()),
+            (None, Some(json), _) => json.clone(),
+            (None, None, Some(default)) => default.to_string(),
+            (None, None, None) => "{}".into(),
+        }
+    }
+
+    /// Checks `config_json` (a JSON object, and not next to `config`) and
+    /// normalises its text.
+    fn check_json_config(&mut self) -> Result<(), String> {
+        let Some(text) = &self.json_config else {
+            return Ok(());
+        };
+        let name = self.instance_name();
+        if self.config.is_some() {
+            return Err(format!(
+                "metric `{name}`: set `config` or `config_json`, not both"
+            ));
+        }
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(value @ serde_json::Value::Object(_)) => {
+                self.json_config = Some(value.to_string());
+                Ok(())
+            }
+            Ok(_) => Err(format!(
+                "metric `{name}`: config_json must hold a JSON object"
+            )),
+            Err(e) => Err(format!("metric `{name}`: config_json is not JSON: {e}")),
         }
     }
 }
@@ -492,6 +524,7 @@ impl Config {
             {
                 *examples = base.join(&*examples);
             }
+            m.check_json_config().map_err(invalid)?;
             m.apply_package_defaults();
             let name = m.instance_name();
             if !seen.insert(name.clone()) {
@@ -834,5 +867,32 @@ mod tests {
         .unwrap();
         assert_eq!(c.metrics[0].stage(), Stage::Gate);
         assert_eq!(c.metrics[0].config_json(), r#"{"terms":[]}"#);
+    }
+
+    #[test]
+    fn config_json_carries_what_toml_cannot_write() {
+        let dir = Path::new(".");
+        let c = Config::parse(
+            "[[metric]]\npath = \"m.wasm\"\nconfig_json = '{ \"key\": null, \"n\": [1] }'\n",
+            dir,
+        )
+        .unwrap();
+        assert_eq!(c.metrics[0].config_json(), r#"{"key":null,"n":[1]}"#);
+        for (bad, expect) in [
+            (
+                "config = { a = 1 }\nconfig_json = '{}'",
+                "set `config` or `config_json`, not both",
+            ),
+            ("config_json = '[1]'", "config_json must hold a JSON object"),
+            ("config_json = '{oops'", "config_json is not JSON"),
+        ] {
+            let err = Config::parse(&format!("[[metric]]\npath = \"m.wasm\"\n{bad}\n"), dir)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("metric `m`") && err.contains(expect),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -439,3 +439,59 @@ fn a_second_ctrl_c_aborts_at_once_and_still_leaves_no_temporary_file() {
     assert!(!s.path().join("out.jsonl").exists());
     assert_eq!(temporary_files(&s), 0, "temporary files left behind");
 }
+
+#[test]
+fn config_json_passes_a_null_that_toml_cannot_write() {
+    let s = Scratch::new();
+    // German expected by metadata, but the user wrote English and so did the
+    // model: with `metadata_key = null` the metric follows the user instead.
+    let english = "Could you please tell me how I can reset the password of my account?";
+    let answer = "Of course. Open the settings page, choose security, and follow the reset link we send you.";
+    s.jsonl(
+        "data.jsonl",
+        &[json!({"id": "a", "input": english, "output": answer, "metadata": {"lang": "de"}})],
+    );
+    s.write(
+        "caliper.toml",
+        &[
+            metric_toml("by-metadata", "language-match", ""),
+            metric_toml(
+                "by-user",
+                "language-match",
+                r#"config_json = '{"metadata_key": null}'"#,
+            ),
+        ]
+        .concat(),
+    );
+    s.run(&["run", "data.jsonl", "-o", "out.jsonl"])
+        .expect_code(0);
+    let results = s.results("out.jsonl");
+    let by = |metric: &str| {
+        results
+            .iter()
+            .find(|r| r["metric"] == metric)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by("by-metadata")["outcome"], "fail", "{results:?}");
+    assert_eq!(by("by-metadata")["labels"]["expected_source"], "metadata");
+    assert_eq!(by("by-user")["outcome"], "pass", "{results:?}");
+    assert_eq!(by("by-user")["labels"]["expected_source"], "input");
+
+    // Both at once is a config error that names the metric (exit 2).
+    s.write(
+        "caliper.toml",
+        &metric_toml(
+            "both",
+            "language-match",
+            "config = { min_chars = 5 }\nconfig_json = '{}'",
+        ),
+    );
+    let run = s.run(&["run", "data.jsonl"]).expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("metric `both`: set `config` or `config_json`, not both"),
+        "{}",
+        run.stderr()
+    );
+}
