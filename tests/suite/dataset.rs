@@ -165,6 +165,36 @@ fn csv_with_column_mapping_and_json_cells() {
         serde_json::from_str(&std::fs::read_to_string(s.path().join("sum.json")).unwrap()).unwrap();
     assert_eq!(summary["segments"]["m1"][0]["pass"], 1);
     assert_eq!(summary["segments"]["m2"][0]["fail"], 1);
+
+    // Bad rows are named by line and counted; the rows after them are read.
+    let mut data = b"ticket,question,answer\nt1,q,fine\nt2,too,many,cells\n".to_vec();
+    data.extend_from_slice(b"t3,q,caf\xe9\nt4,q,ok\n");
+    std::fs::write(s.path().join("bad.csv"), data).unwrap();
+    let run = s
+        .run(&["run", "bad.csv", "-o", "out.jsonl", "--summary", "sum.json"])
+        .expect_code(1);
+    for line in [
+        "bad.csv:3: malformed CSV row",
+        "bad.csv:4: malformed CSV row",
+        "FAIL dataset max_invalid_records: 2 invalid records > max 0",
+    ] {
+        assert!(run.stdout().contains(line), "{line}\n{}", run.stdout());
+    }
+    let ids: Vec<_> = s
+        .results("out.jsonl")
+        .iter()
+        .map(|r| r["sample_id"].clone())
+        .collect();
+    assert_eq!(ids, [json!("t1"), json!("t4")]);
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path().join("sum.json")).unwrap()).unwrap();
+    assert_eq!(
+        (
+            summary["records"].clone(),
+            summary["invalid_records"].clone()
+        ),
+        (json!(4), json!(2))
+    );
 }
 
 #[test]
@@ -263,6 +293,31 @@ fn gates_decide_the_exit_code_with_one_line_per_gate() {
         .expect_code(1);
     let summary: Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(summary["metrics"][0]["pass"], 2);
+
+    // Errors count against max_error_rate: one of three samples errs.
+    s.write(
+        "caliper.toml",
+        &[
+            metric_toml(
+                "flaky",
+                "hostile",
+                "config = { mode = \"error\", trigger = \"c\" }\ngate = { max_error_rate = 0.25 }",
+            ),
+            metric_toml(
+                "tolerant",
+                "hostile",
+                "config = { mode = \"error\", trigger = \"c\" }\ngate = { max_error_rate = 0.5 }",
+            ),
+        ]
+        .concat(),
+    );
+    let run = s.run(&["run", "data.jsonl"]).expect_code(1);
+    for line in [
+        "FAIL flaky max_error_rate: error rate 33.3% > max 25.0%",
+        "ok   tolerant max_error_rate: error rate 33.3% <= max 50.0%",
+    ] {
+        assert!(run.stdout().contains(line), "{line}\n{}", run.stdout());
+    }
 }
 
 #[test]

@@ -118,6 +118,11 @@ limits = { fuel = 5000000, timeout_ms = 60000 }"#,
         assert!(r["reason"].as_str().unwrap().contains("denied"), "{r}");
         let r = outcome(&results, "socket", id);
         assert_eq!(r["value"], 0.0, "{r}");
+        let reason = r["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&format!("connect to {address} denied")),
+            "{r}"
+        );
         let r = outcome(&results, "environment", id);
         assert_eq!(r["labels"]["env_vars"], "0", "{r}");
         assert_eq!(r["labels"]["unix_time"], "946684800", "{r}");
