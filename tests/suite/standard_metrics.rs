@@ -293,3 +293,62 @@ fn standard_metrics_never_trap_on_odd_input() {
         assert_eq!(r["metric"], "budget", "{r}");
     }
 }
+
+/// The similarity component, run by the binary, gives the Python references'
+/// values (rapidfuzz, rouge-score) to 1e-6 on every pair of the plugin's
+/// reference fixture: the same check as the plugin's native test, but on the
+/// code that actually ships.
+#[test]
+fn the_similarity_component_agrees_with_the_python_references() {
+    let s = Scratch::new();
+    let fixture = plugins_dir().join("similarity/reference/pairs.jsonl");
+    let pairs: Vec<Value> = std::fs::read_to_string(fixture)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lines: Vec<Value> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| json!({"id": i, "output": p["output"], "expected": p["expected"]}))
+        .collect();
+    s.jsonl("pairs.jsonl", &lines);
+    let measures = ["levenshtein", "token_f1", "rouge_l"];
+    let config: String = measures
+        .iter()
+        .map(|m| {
+            caliper_tests::metric_toml(
+                m,
+                "similarity",
+                &format!("config = {{ measure = \"{m}\", threshold = 0.0 }}"),
+            )
+        })
+        .collect();
+    s.write("caliper.toml", &config);
+    s.run(&["run", "pairs.jsonl", "-o", "out.jsonl"])
+        .expect_code(0);
+    let mut compared = 0;
+    let mut mismatches = Vec::new();
+    for r in s.results("out.jsonl") {
+        if r["outcome"] == "skip" {
+            // A blank reference answer: the metric does not apply.
+            continue;
+        }
+        assert_eq!(r["outcome"], "pass", "{r}");
+        let i: usize = r["sample_id"].as_str().unwrap().parse().unwrap();
+        let measure = r["metric"].as_str().unwrap();
+        let (got, want) = (
+            r["value"].as_f64().unwrap(),
+            pairs[i][measure].as_f64().unwrap(),
+        );
+        if (got - want).abs() > 1e-6 {
+            mismatches.push(format!(
+                "pair {i} {measure}: component {got}, Python {want}"
+            ));
+        }
+        compared += 1;
+    }
+    assert!(compared >= 3 * 150, "only {compared} values compared");
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

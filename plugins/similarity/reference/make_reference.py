@@ -9,6 +9,8 @@ Python references the `similarity` metric must agree with.
 
 Deterministic (fixed seed): rerunning it rewrites the same file.
 Usage: python3 make_reference.py   (needs: pip install rapidfuzz rouge-score regex)
+With RapidFuzz 3.14.6, rouge_score 0.1.2 and regex 2026.11.19 (the versions
+bench/requirements.txt pins) it rewrites the committed pairs.jsonl byte for byte.
 """
 
 import json
