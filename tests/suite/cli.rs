@@ -269,3 +269,67 @@ fn caliper_test_runs_labelled_cases_and_reports_mismatches() {
         .expect_code(2);
     assert!(run.stderr().contains("bad.jsonl:2:"), "{}", run.stderr());
 }
+
+/// On a terminal, `caliper run` shows a progress bar (bytes read, records,
+/// ETA); log lines (here: a warning per timed-out sample) are written above
+/// it, never through it. `--no-progress` and a non-terminal stderr show no
+/// bar. `script` gives the run a pseudo-terminal.
+#[test]
+fn a_long_run_shows_a_progress_bar_on_a_terminal_only() {
+    let s = Scratch::new();
+    // 40 samples of 50 ms each on one worker: two seconds, time to draw.
+    s.write(
+        "caliper.toml",
+        &metric_toml(
+            "slow",
+            "hostile",
+            "config = { mode = \"loop\" }\nlimits = { timeout_ms = 50 }",
+        ),
+    );
+    let lines: Vec<Value> = (0..40)
+        .map(|i| serde_json::json!({"id": i, "output": "x"}))
+        .collect();
+    s.jsonl("data.jsonl", &lines);
+    let on_terminal = |extra: &str| -> String {
+        let command = format!(
+            "{} run data.jsonl -j 1 --format none --no-history {extra}",
+            caliper_tests::caliper_bin().display()
+        );
+        let out = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(s.path())
+            .env("CALIPER_CACHE_DIR", caliper_tests::shared_cache_dir())
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("running script");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = on_terminal("");
+    assert!(
+        shown.contains("records") && shown.contains("eta") && shown.contains("B/"),
+        "no progress bar on a terminal: {shown:?}"
+    );
+    // Each screen line (up to a carriage return or newline) is either the
+    // bar or a log line: the bar is cleared before a log line is written.
+    let warnings = shown.matches("exceeded its deadline").count();
+    assert_eq!(warnings, 40, "{shown:?}");
+    let torn: Vec<&str> = shown
+        .split(['\r', '\n'])
+        .filter(|l| l.contains("eta") && l.contains("WARN"))
+        .collect();
+    assert!(torn.is_empty(), "log lines tore through the bar: {torn:?}");
+    let hidden = on_terminal("--no-progress");
+    assert!(!hidden.contains("eta"), "{hidden:?}");
+    // Not a terminal: nothing on stderr but the results' summary.
+    let piped = s.run(&[
+        "run",
+        "data.jsonl",
+        "-j",
+        "1",
+        "--format",
+        "none",
+        "--no-history",
+    ]);
+    assert!(!piped.stderr().contains("eta"), "{}", piped.stderr());
+}

@@ -10,6 +10,7 @@ mod list;
 mod lock;
 mod new;
 mod pack;
+mod progress;
 mod publish;
 mod pull;
 mod run;
@@ -169,7 +170,12 @@ pub fn init_logging(global: &Global, floor: u8) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::LogWriter)
+        // Colours on a terminal only (and never with NO_COLOR set).
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .with_target(false)
         .init();
 }

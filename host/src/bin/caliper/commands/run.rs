@@ -19,8 +19,8 @@ use caliper_host::runner::{self, RunOptions, Stop};
 use caliper_host::sample::Sample;
 use caliper_host::watch::FileWatcher;
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::progress::Progress;
 use super::{Exit, Global, load_config};
 
 /// Quiet time after a change before `--watch` runs again (an editor or a
@@ -274,7 +274,8 @@ impl RunCommand {
             }
         }
 
-        let bar = progress_bar(size, self.no_progress || global.quiet);
+        let display = Progress::new(size, self.no_progress || global.quiet);
+        let bar = display.bar();
         let started = Instant::now();
         let mut outputs = RunOutputs {
             results: &mut sink,
@@ -285,7 +286,7 @@ impl RunCommand {
             bar.set_message(format!("{records} records"));
         };
         let totals = runner::run(&specs, records, &opts, &mut outputs, &progress)?;
-        bar.finish_and_clear();
+        drop(display);
         let elapsed = started.elapsed().as_secs_f64();
 
         // Gates.
@@ -417,20 +418,4 @@ impl RunCommand {
             Exit::GateFailed
         })
     }
-}
-
-fn progress_bar(size: Option<u64>, hidden: bool) -> ProgressBar {
-    let bar = match size {
-        Some(len) => ProgressBar::new(len).with_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} (eta {eta})",
-            )
-            .expect("valid template"),
-        ),
-        None => ProgressBar::new_spinner(),
-    };
-    if hidden {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar
 }
