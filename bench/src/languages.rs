@@ -211,6 +211,7 @@ fn measure(
             limits: Default::default(),
             grants: Default::default(),
             when: Default::default(),
+            failure_log: Default::default(),
         });
         let mut instance = MetricInstance::new(s.clone());
         let began = Instant::now();

@@ -166,6 +166,7 @@ pub fn check(spec: &Arc<MetricSpec>, cases: &[Case]) -> Vec<Mismatch> {
                 limits: spec.limits.clone(),
                 grants: spec.grants.clone(),
                 when: Default::default(),
+                failure_log: Default::default(),
             }))
         });
         let evaluation = instance.evaluate(&case.sample.prepare());

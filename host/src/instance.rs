@@ -17,7 +17,7 @@ use wasmtime::{Store, Trap};
 
 use crate::bindings::{MetricComponent, wit};
 use crate::engine::Runtime;
-use crate::metric::MetricSpec;
+use crate::metric::{FailureLogging, LOGGED_FAILURES, MetricSpec};
 use crate::outcome::{Evaluation, Status};
 use crate::sample::PreparedSample;
 use crate::sandbox::{Grants, Limits, StoreState};
@@ -268,7 +268,7 @@ impl MetricInstance {
                 let limits = limits.clone();
                 let mut live = self.live.take().expect("live above");
                 let (status, cause) = classify_failure(&e, &mut live.store, &limits);
-                tracing::warn!(metric = %self.name, sample = id, outcome = %status, "{cause}");
+                log_failure(&self.spec, id, status, &cause);
                 self.failed(id, status, cause)
             }
         }
@@ -388,6 +388,29 @@ impl MetricInstance {
         eval.reason = outcome.reason;
         eval.labels = outcome.labels.into_iter().collect();
         eval
+    }
+}
+
+/// Logs a failed evaluation: as a warning for the first
+/// [`LOGGED_FAILURES`](crate::metric::LOGGED_FAILURES) of the metric, then at
+/// debug level (every failure is an outcome and counted either way).
+fn log_failure(spec: &MetricSpec, sample: &str, status: Status, cause: &str) {
+    let metric = spec.name.as_str();
+    match spec.failure_log.next() {
+        FailureLogging::Warn => {
+            tracing::warn!(metric = %metric, sample, outcome = %status, "{cause}")
+        }
+        FailureLogging::WarnLast => {
+            tracing::warn!(metric = %metric, sample, outcome = %status, "{cause}");
+            tracing::warn!(
+                metric = %metric,
+                "{LOGGED_FAILURES} failures logged; later ones are counted in the results \
+                 and the summary, and logged at debug level (-vv)"
+            );
+        }
+        FailureLogging::Quiet => {
+            tracing::debug!(metric = %metric, sample, outcome = %status, "{cause}")
+        }
     }
 }
 

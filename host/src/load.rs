@@ -123,6 +123,7 @@ pub fn check_package_examples(
         limits: spec.limits.clone(),
         grants: spec.grants.clone(),
         when: Default::default(),
+        failure_log: Default::default(),
     });
     let mismatches = crate::cases::check(&package, &cases);
     if mismatches.is_empty() {
@@ -191,6 +192,7 @@ pub fn load_metrics(
             limits: config.limits_for(m),
             grants: m.grants.clone(),
             when: m.when.clone(),
+            failure_log: Default::default(),
         });
         if let Err(message) = validate(&spec, m) {
             errors.push(MetricLoadError::Start {

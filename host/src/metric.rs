@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +89,40 @@ pub struct MetricSpec {
     pub grants: Grants,
     /// Which samples the metric applies to.
     pub when: When,
+    /// How many of its failures were logged so far.
+    pub failure_log: FailureLog,
+}
+
+/// Failures of one metric (timeout, trap, ...) logged one by one before the
+/// rest are only counted: a metric broken on every sample of a large run
+/// must not bury the log. Every failure is still an outcome, counted in the
+/// summary and the Prometheus series.
+pub const LOGGED_FAILURES: u64 = 10;
+
+/// Counts the failures of one configured metric that were logged.
+#[derive(Debug, Default)]
+pub struct FailureLog(AtomicU64);
+
+/// What to do with one failure's log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureLogging {
+    /// Log it as a warning.
+    Warn,
+    /// Log it, and say that later ones are not logged.
+    WarnLast,
+    /// Log it at debug level only.
+    Quiet,
+}
+
+impl FailureLog {
+    /// Records one failure and says how to log it.
+    pub fn next(&self) -> FailureLogging {
+        match self.0.fetch_add(1, Ordering::Relaxed) + 1 {
+            n if n < LOGGED_FAILURES => FailureLogging::Warn,
+            LOGGED_FAILURES => FailureLogging::WarnLast,
+            _ => FailureLogging::Quiet,
+        }
+    }
 }
 
 impl MetricSpec {

@@ -475,6 +475,7 @@ fn build(
         limits: config.limits_for(m),
         grants: m.grants.clone(),
         when: m.when.clone(),
+        failure_log: Default::default(),
     });
     let instance = load::validate(&spec, m)?;
     Ok(Arc::new(LiveMetric {

@@ -82,6 +82,7 @@ impl PackCommand {
             limits: Default::default(),
             grants: Default::default(),
             when: Default::default(),
+            failure_log: Default::default(),
         });
         let examples = load::check_package_examples(&spec, &manifest)
             .map_err(|report| anyhow::anyhow!("not packed: {report}"))?;

@@ -65,6 +65,7 @@ impl TestCommand {
             },
             grants: Grants::default(),
             when: Default::default(),
+            failure_log: Default::default(),
         });
         let mismatches = cases::check(&spec, &cases);
         let d = &plugin.descriptor;
