@@ -11,6 +11,29 @@ fn length_config(extra_top: &str, metric_extra: &str) -> String {
     )
 }
 
+/// What `caliper run DATASET -o out.jsonl --summary sum.json` produced.
+struct Outputs {
+    run: caliper_tests::Run,
+    /// The scored sample ids, in output order.
+    ids: Vec<Value>,
+    summary: Value,
+}
+
+/// Runs `dataset` with results and summary files, expecting exit `code`.
+fn run_to_files(s: &Scratch, dataset: &str, code: i32) -> Outputs {
+    let run = s
+        .run(&["run", dataset, "-o", "out.jsonl", "--summary", "sum.json"])
+        .expect_code(code);
+    let ids = s
+        .results("out.jsonl")
+        .iter()
+        .map(|r| r["sample_id"].clone())
+        .collect();
+    let summary =
+        serde_json::from_str(&std::fs::read_to_string(s.path().join("sum.json")).unwrap()).unwrap();
+    Outputs { run, ids, summary }
+}
+
 #[test]
 fn bad_lines_are_named_counted_and_gate_the_run() {
     let s = Scratch::new();
@@ -19,16 +42,7 @@ fn bad_lines_are_named_counted_and_gate_the_run() {
         "data.jsonl",
         "{\"id\": \"a\", \"output\": \"one\"}\n\n{not json\n{\"id\": \"c\", \"input\": \"no output\"}\n[1, 2]\n{\"id\": \"d\", \"output\": \"two words\"}\n",
     );
-    let run = s
-        .run(&[
-            "run",
-            "data.jsonl",
-            "-o",
-            "out.jsonl",
-            "--summary",
-            "sum.json",
-        ])
-        .expect_code(1);
+    let Outputs { run, ids, summary } = run_to_files(&s, "data.jsonl", 1);
     let out = run.stdout();
     assert!(out.contains("data.jsonl:3: malformed JSON"), "{out}");
     assert!(
@@ -44,14 +58,7 @@ fn bad_lines_are_named_counted_and_gate_the_run() {
         "{out}"
     );
     // The good lines were scored, in order.
-    let ids: Vec<_> = s
-        .results("out.jsonl")
-        .iter()
-        .map(|r| r["sample_id"].clone())
-        .collect();
     assert_eq!(ids, [json!("a"), json!("d")]);
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path().join("sum.json")).unwrap()).unwrap();
     assert_eq!(summary["invalid_records"], 3);
     // The dataset digest is computed while streaming, over every byte.
     let sha = std::process::Command::new("sha256sum")
@@ -100,30 +107,14 @@ fn a_line_that_is_not_utf8_is_counted_and_the_next_line_is_scored() {
         b"{\"id\": \"c\", \"output\": \"three\"}\n{\"id\": \"d\", \"output\": \"four\"}\n",
     );
     std::fs::write(s.path().join("data.jsonl"), data).unwrap();
-    let run = s
-        .run(&[
-            "run",
-            "data.jsonl",
-            "-o",
-            "out.jsonl",
-            "--summary",
-            "sum.json",
-        ])
-        .expect_code(0);
+    let Outputs { run, ids, summary } = run_to_files(&s, "data.jsonl", 0);
     assert!(
         run.stdout()
             .contains("data.jsonl:2: unreadable line: not UTF-8"),
         "{}",
         run.stdout()
     );
-    let ids: Vec<_> = s
-        .results("out.jsonl")
-        .iter()
-        .map(|r| r["sample_id"].clone())
-        .collect();
     assert_eq!(ids, [json!("a"), json!("c"), json!("d")]);
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path().join("sum.json")).unwrap()).unwrap();
     assert_eq!(summary["records"], 4);
     assert_eq!(summary["invalid_records"], 1);
 }
@@ -170,9 +161,7 @@ fn csv_with_column_mapping_and_json_cells() {
     let mut data = b"ticket,question,answer\nt1,q,fine\nt2,too,many,cells\n".to_vec();
     data.extend_from_slice(b"t3,q,caf\xe9\nt4,q,ok\n");
     std::fs::write(s.path().join("bad.csv"), data).unwrap();
-    let run = s
-        .run(&["run", "bad.csv", "-o", "out.jsonl", "--summary", "sum.json"])
-        .expect_code(1);
+    let Outputs { run, ids, summary } = run_to_files(&s, "bad.csv", 1);
     for line in [
         "bad.csv:3: malformed CSV row",
         "bad.csv:4: malformed CSV row",
@@ -180,14 +169,7 @@ fn csv_with_column_mapping_and_json_cells() {
     ] {
         assert!(run.stdout().contains(line), "{line}\n{}", run.stdout());
     }
-    let ids: Vec<_> = s
-        .results("out.jsonl")
-        .iter()
-        .map(|r| r["sample_id"].clone())
-        .collect();
     assert_eq!(ids, [json!("t1"), json!("t4")]);
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path().join("sum.json")).unwrap()).unwrap();
     assert_eq!(
         (
             summary["records"].clone(),
