@@ -108,7 +108,7 @@ pub struct FailureLog(AtomicU64);
 pub enum FailureLogging {
     /// Log it as a warning.
     Warn,
-    /// Log it, and say that later ones are not logged.
+    /// Log it as a warning, and say that later ones go to the debug level.
     WarnLast,
     /// Log it at debug level only.
     Quiet,
@@ -154,6 +154,20 @@ impl MetricSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_are_warned_about_up_to_the_budget_then_quietly() {
+        let log = FailureLog::default();
+        let got: Vec<FailureLogging> = (0..LOGGED_FAILURES + 2).map(|_| log.next()).collect();
+        let warned = (LOGGED_FAILURES - 1) as usize;
+        assert!(got[..warned].iter().all(|l| *l == FailureLogging::Warn));
+        assert_eq!(got[warned], FailureLogging::WarnLast);
+        assert!(
+            got[warned + 1..]
+                .iter()
+                .all(|l| *l == FailureLogging::Quiet)
+        );
+    }
 
     fn sample(meta: serde_json::Value) -> Sample {
         Sample {
