@@ -110,6 +110,7 @@ pub fn load(path: &Path) -> Result<Vec<Case>, RecordError> {
         path: path.to_owned(),
         line,
         message,
+        unreadable: false,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
     let stem = path

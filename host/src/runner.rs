@@ -108,6 +108,8 @@ pub enum Stop {
     Cancelled,
     /// `--strict` and a bad record.
     Strict(RecordError),
+    /// The dataset could not be read further (an I/O error).
+    Unreadable(RecordError),
 }
 
 /// Chunks in flight per worker: read but not yet handed to the sink.
@@ -151,7 +153,7 @@ pub fn run(
     let (chunk_tx, chunk_rx) = bounded::<(u64, Vec<Record>)>(jobs * 2);
     let (item_tx, item_rx) = bounded::<(u64, Vec<Item>)>(jobs * 2);
     let cancel = opts.cancel.clone();
-    let strict_stop = Arc::new(AtomicBool::new(false));
+    let stop_reading = Arc::new(AtomicBool::new(false));
 
     let mut totals = RunTotals {
         records: 0,
@@ -175,7 +177,7 @@ pub fn run(
         // Reader.
         {
             let cancel = cancel.clone();
-            let strict_stop = strict_stop.clone();
+            let stop_reading = stop_reading.clone();
             std::thread::Builder::new()
                 .name("caliper-reader".into())
                 .spawn_scoped(scope, move || {
@@ -184,7 +186,7 @@ pub fn run(
                     loop {
                         if token_rx.recv().is_err()
                             || cancel.load(Ordering::Relaxed)
-                            || strict_stop.load(Ordering::Relaxed)
+                            || stop_reading.load(Ordering::Relaxed)
                         {
                             break;
                         }
@@ -244,8 +246,8 @@ pub fn run(
                         cancel.store(true, Ordering::Relaxed);
                         break;
                     }
-                    if let Some(Stop::Strict(_)) = totals.stopped {
-                        strict_stop.store(true, Ordering::Relaxed);
+                    if totals.stopped.is_some() {
+                        stop_reading.store(true, Ordering::Relaxed);
                         break;
                     }
                 }
@@ -331,11 +333,15 @@ fn record_item(
         Item::Invalid(e) => {
             totals.records += 1;
             totals.invalid_records += 1;
-            tracing::warn!("skipping bad record: {e}");
+            if !e.unreadable {
+                tracing::warn!("skipping bad record: {e}");
+            }
             if totals.invalid_examples.len() < INVALID_EXAMPLES {
                 totals.invalid_examples.push(e.clone());
             }
-            if opts.strict {
+            if e.unreadable {
+                totals.stopped = Some(Stop::Unreadable(e));
+            } else if opts.strict {
                 totals.stopped = Some(Stop::Strict(e));
             }
         }
@@ -376,4 +382,62 @@ fn record_item(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn good(line: u64) -> Record {
+        Record {
+            line,
+            samples: Ok(vec![Sample {
+                id: format!("s{line}"),
+                ..Sample::default()
+            }]),
+        }
+    }
+
+    #[test]
+    fn an_unreadable_source_stops_the_run_where_a_bad_record_does_not() {
+        let bad = |unreadable| RecordError {
+            path: PathBuf::from("data.jsonl"),
+            line: 2,
+            message: "broken".into(),
+            unreadable,
+        };
+        let run_over = |error: RecordError| {
+            let records = vec![
+                good(1),
+                Record {
+                    line: 2,
+                    samples: Err(error),
+                },
+                good(3),
+                good(4),
+            ];
+            let opts = RunOptions {
+                jobs: 1,
+                ..RunOptions::default()
+            };
+            let mut sink = |_: &Evaluation| Ok(());
+            run(
+                &[],
+                Box::new(records.into_iter()),
+                &opts,
+                &mut sink,
+                &|_| {},
+            )
+            .unwrap()
+        };
+        let totals = run_over(bad(false));
+        assert_eq!((totals.records, totals.invalid_records), (4, 1));
+        assert_eq!(totals.stopped, None);
+
+        let totals = run_over(bad(true));
+        assert_eq!(totals.stopped, Some(Stop::Unreadable(bad(true))));
+        assert_eq!((totals.records, totals.invalid_records), (2, 1));
+    }
 }

@@ -378,6 +378,15 @@ fn config_and_input_errors_exit_2_with_a_clear_message() {
         "{}",
         run.stderr()
     );
+    // A directory, not a dataset.
+    std::fs::create_dir(s.path().join("logs")).unwrap();
+    let run = s.run(&["run", "logs"]).expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("cannot open dataset logs: is a directory"),
+        "{}",
+        run.stderr()
+    );
     // An unknown --metric.
     s.jsonl("data.jsonl", &[json!({"output": "x"})]);
     let run = s

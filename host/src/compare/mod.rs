@@ -50,6 +50,7 @@ impl ResultSet {
             path: path.to_owned(),
             line,
             message,
+            unreadable: false,
         };
         let file = std::fs::File::open(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
         let mut set = ResultSet {

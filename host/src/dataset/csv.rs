@@ -7,8 +7,8 @@ use std::io::Read;
 
 use serde_json::{Map, Value};
 
-use super::Record;
 use super::mapping::Mapper;
+use super::{Record, RecordError};
 
 /// Streams records from a CSV source.
 pub struct CsvRecords<R: Read> {
@@ -52,9 +52,13 @@ impl<R: Read> Iterator for CsvRecords<R> {
             Ok(h) => h.clone(),
             Err(e) => {
                 self.done = true;
+                // Without a header no row can be read: the file is unreadable.
                 return Some(Record {
                     line: 1,
-                    samples: Err(self.mapper.error(1, format!("unreadable CSV header: {e}"))),
+                    samples: Err(RecordError {
+                        unreadable: true,
+                        ..self.mapper.error(1, format!("unreadable CSV header: {e}"))
+                    }),
                 });
             }
         };
@@ -81,12 +85,16 @@ impl<R: Read> Iterator for CsvRecords<R> {
                 let line = e.position().map_or(0, |p| p.line());
                 // The csv reader resynchronises on the next row, except after
                 // an I/O error, which ends the stream.
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    self.done = true;
-                }
+                let error = match e.kind() {
+                    csv::ErrorKind::Io(io) => {
+                        self.done = true;
+                        self.mapper.read_error(line, io)
+                    }
+                    _ => self.mapper.error(line, format!("malformed CSV row: {e}")),
+                };
                 Some(Record {
                     line,
-                    samples: Err(self.mapper.error(line, format!("malformed CSV row: {e}"))),
+                    samples: Err(error),
                 })
             }
         }

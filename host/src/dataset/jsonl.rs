@@ -2,8 +2,8 @@
 
 use std::io::BufRead;
 
-use super::Record;
 use super::mapping::Mapper;
+use super::{Record, RecordError};
 
 /// Streams records from a JSONL source.
 pub struct JsonlRecords<R> {
@@ -27,10 +27,10 @@ impl<R: BufRead> JsonlRecords<R> {
         }
     }
 
-    fn bad(&self, line: u64, message: String) -> Record {
+    fn bad(&self, line: u64, error: RecordError) -> Record {
         Record {
             line,
-            samples: Err(self.mapper.error(line, message)),
+            samples: Err(error),
         }
     }
 }
@@ -55,13 +55,14 @@ impl<R: BufRead> Iterator for JsonlRecords<R> {
                     // The source itself failed: report it here and stop,
                     // rather than retrying a broken stream forever.
                     self.broken = true;
-                    return Some(self.bad(line, format!("read error: {e}")));
+                    return Some(self.bad(line, self.mapper.read_error(line, &e)));
                 }
             }
             let text = match std::str::from_utf8(&self.buf) {
                 Ok(text) => text.trim(),
                 Err(e) => {
-                    return Some(self.bad(line, format!("unreadable line: not UTF-8 ({e})")));
+                    let message = format!("unreadable line: not UTF-8 ({e})");
+                    return Some(self.bad(line, self.mapper.error(line, message)));
                 }
             };
             if text.is_empty() {
@@ -108,5 +109,32 @@ mod tests {
         );
         assert_eq!(got[2], (3, Ok("c".into())));
         assert_eq!(got[3], (5, Ok("e".into())));
+    }
+
+    /// Gives its bytes, then fails like a disk or a broken pipe would.
+    struct FailingSource(&'static [u8]);
+
+    impl std::io::Read for FailingSource {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("device gone"));
+            }
+            let n = self.0.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_io_error_is_reported_once_as_unreadable_and_ends_the_stream() {
+        let source = std::io::BufReader::new(FailingSource(b"{\"output\":\"x\"}\n"));
+        let mapper = Mapper::new(std::path::Path::new("data.jsonl"), Default::default());
+        let records: Vec<Record> = JsonlRecords::new(source, mapper).collect();
+        assert_eq!(records.len(), 2);
+        assert!(records[0].samples.is_ok());
+        let err = records[1].samples.as_ref().unwrap_err();
+        assert!(err.unreadable);
+        assert_eq!(err.to_string(), "data.jsonl:2: read error: device gone");
     }
 }

@@ -127,6 +127,16 @@ impl Mapper {
             path: self.path.clone(),
             line,
             message,
+            unreadable: false,
+        }
+    }
+
+    /// An I/O error reading this file at `line`: the source, not the
+    /// record, failed (see [`RecordError::unreadable`]).
+    pub fn read_error(&self, line: u64, error: &std::io::Error) -> RecordError {
+        RecordError {
+            unreadable: true,
+            ..self.error(line, format!("read error: {error}"))
         }
     }
 

@@ -31,6 +31,9 @@ pub struct RecordError {
     pub line: u64,
     /// What is wrong.
     pub message: String,
+    /// The source itself failed (an I/O error), not this record: reading
+    /// stops there, and a run fails as on an input error.
+    pub unreadable: bool,
 }
 
 /// One input record: the samples it produced, or why it produced none.
@@ -85,7 +88,11 @@ pub fn open(
     let inner: Box<dyn Read + Send> = if path == Path::new("-") {
         Box::new(std::io::stdin())
     } else {
-        Box::new(std::fs::File::open(path)?)
+        let file = std::fs::File::open(path)?;
+        if file.metadata()?.is_dir() {
+            return Err(std::io::ErrorKind::IsADirectory.into());
+        }
+        Box::new(file)
     };
     let counted: Box<dyn Read + Send> = match stats {
         Some(stats) => Box::new(TrackingReader { inner, stats }),

@@ -351,6 +351,7 @@ impl RunCommand {
             stopped_early: totals.stopped.as_ref().map(|s| match s {
                 Stop::Cancelled => "interrupted".to_owned(),
                 Stop::Strict(e) => format!("--strict: {e}"),
+                Stop::Unreadable(e) => format!("unreadable: {e}"),
             }),
             elapsed_s: elapsed,
         };
@@ -362,6 +363,9 @@ impl RunCommand {
             }
             Some(Stop::Strict(e)) => {
                 anyhow::bail!("bad record (--strict): {e}; no output files written");
+            }
+            Some(Stop::Unreadable(e)) => {
+                anyhow::bail!("cannot read the dataset: {e}; no output files written");
             }
             None => {}
         }
