@@ -174,15 +174,17 @@ pub fn load_metrics(
             load_ms = plugin.load_time.as_secs_f64() * 1e3,
             "loaded metric"
         );
+        // The path an operator wrote: the `oci://` reference, if it was one.
+        let start_error = |metric, message| MetricLoadError::Start {
+            metric,
+            path: m
+                .reference
+                .as_ref()
+                .map_or_else(|| m.path.clone(), PathBuf::from),
+            message,
+        };
         if let Err(message) = admit(&plugin, m, config) {
-            errors.push(MetricLoadError::Start {
-                metric,
-                path: m
-                    .reference
-                    .as_ref()
-                    .map_or_else(|| m.path.clone(), PathBuf::from),
-                message,
-            });
+            errors.push(start_error(metric, message));
             continue;
         }
         let spec = Arc::new(MetricSpec {
@@ -195,14 +197,7 @@ pub fn load_metrics(
             failure_log: Default::default(),
         });
         if let Err(message) = validate(&spec, m) {
-            errors.push(MetricLoadError::Start {
-                metric,
-                path: m
-                    .reference
-                    .as_ref()
-                    .map_or_else(|| m.path.clone(), PathBuf::from),
-                message,
-            });
+            errors.push(start_error(metric, message));
             continue;
         }
         specs.push(spec);
