@@ -707,29 +707,24 @@ mod tests {
         assert_eq!((limits.timeout_ms, limits.memory_mib), (200, 16));
     }
 
+    /// The error `Config::parse` gives for `text`.
+    fn parse_error(text: &str) -> String {
+        Config::parse(text, Path::new(".")).unwrap_err().to_string()
+    }
+
+    /// The error for one metric `a` (at `a.wasm`) with the lines `extra`.
+    fn metric_error(extra: &str) -> String {
+        parse_error(&format!("[[metric]]\npath = \"a.wasm\"\n{extra}"))
+    }
+
     #[test]
     fn typos_duplicates_and_bad_rates_are_errors() {
-        let err = Config::parse(
-            "[[metric]]\npath = \"a.wasm\"\ngate = { min_pass = 1 }",
-            Path::new("."),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = metric_error("gate = { min_pass = 1 }");
         assert!(err.contains("unknown field `min_pass`"), "{err}");
         assert!(err.contains("line 3"), "{err}");
-        let err = Config::parse(
-            "[[metric]]\npath = \"a.wasm\"\n[[metric]]\npath = \"b/a.wasm\"",
-            Path::new("."),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = parse_error("[[metric]]\npath = \"a.wasm\"\n[[metric]]\npath = \"b/a.wasm\"");
         assert!(err.contains("two metrics are named `a`"), "{err}");
-        let err = Config::parse(
-            "[[metric]]\npath = \"a.wasm\"\ngate = { min_pass_rate = 95 }",
-            Path::new("."),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = metric_error("gate = { min_pass_rate = 95 }");
         assert!(err.contains("not a fraction"), "{err}");
     }
 
@@ -763,17 +758,10 @@ mod tests {
             ("alert = { for = \"ten minutes\" }", "not a duration"),
             ("alert = { max_error_rate = 2.0 }", "not a fraction"),
         ] {
-            let err = Config::parse(
-                &format!("[[metric]]\npath = \"a.wasm\"\n{bad}"),
-                Path::new("."),
-            )
-            .unwrap_err()
-            .to_string();
+            let err = metric_error(bad);
             assert!(err.contains(expect), "{bad}: {err}");
         }
-        let err = Config::parse("[serve]\ningest_sample_rate = 1.5", Path::new("."))
-            .unwrap_err()
-            .to_string();
+        let err = parse_error("[serve]\ningest_sample_rate = 1.5");
         assert!(err.contains("ingest_sample_rate"), "{err}");
         assert!(is_prometheus_duration("1h30m") && is_prometheus_duration("500ms"));
         assert!(
@@ -822,12 +810,7 @@ mod tests {
             ("review_by = 3", "expected a date"),
             ("owner = \" \"", "metric `a`: owner is empty"),
         ] {
-            let err = Config::parse(
-                &format!("[[metric]]\npath = \"a.wasm\"\n{bad}"),
-                Path::new("."),
-            )
-            .unwrap_err()
-            .to_string();
+            let err = metric_error(bad);
             assert!(err.contains(expect), "{bad}: {err}");
         }
         for (bad, expect) in [
@@ -838,9 +821,7 @@ mod tests {
             ("runs = 0", "must be positive"),
             ("silent_after = 3", "unknown field `silent_after`"),
         ] {
-            let err = Config::parse(&format!("[audit]\n{bad}"), Path::new("."))
-                .unwrap_err()
-                .to_string();
+            let err = parse_error(&format!("[audit]\n{bad}"));
             assert!(err.contains(expect), "{bad}: {err}");
         }
     }
@@ -871,10 +852,9 @@ mod tests {
 
     #[test]
     fn config_json_carries_what_toml_cannot_write() {
-        let dir = Path::new(".");
         let c = Config::parse(
-            "[[metric]]\npath = \"m.wasm\"\nconfig_json = '{ \"key\": null, \"n\": [1] }'\n",
-            dir,
+            "[[metric]]\npath = \"a.wasm\"\nconfig_json = '{ \"key\": null, \"n\": [1] }'\n",
+            Path::new("."),
         )
         .unwrap();
         assert_eq!(c.metrics[0].config_json(), r#"{"key":null,"n":[1]}"#);
@@ -886,11 +866,9 @@ mod tests {
             ("config_json = '[1]'", "config_json must hold a JSON object"),
             ("config_json = '{oops'", "config_json is not JSON"),
         ] {
-            let err = Config::parse(&format!("[[metric]]\npath = \"m.wasm\"\n{bad}\n"), dir)
-                .unwrap_err()
-                .to_string();
+            let err = metric_error(bad);
             assert!(
-                err.contains("metric `m`") && err.contains(expect),
+                err.contains("metric `a`") && err.contains(expect),
                 "{bad}: {err}"
             );
         }
