@@ -177,6 +177,19 @@ impl Scratch {
     }
 }
 
+/// `(sample_id, outcome)` of every result, in order.
+pub fn outcomes(results: &[serde_json::Value]) -> Vec<(&str, &str)> {
+    results
+        .iter()
+        .map(|r| {
+            (
+                r["sample_id"].as_str().expect("a sample id"),
+                r["outcome"].as_str().expect("an outcome"),
+            )
+        })
+        .collect()
+}
+
 /// The compile cache shared by the tests.
 pub fn shared_cache_dir() -> PathBuf {
     PathBuf::from(env!("CALIPER_TEST_WASM_DIR")).join("cache")

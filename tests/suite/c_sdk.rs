@@ -190,15 +190,7 @@ fn c_errors_crashes_and_bad_configs_become_the_documented_outcomes_also_in_batch
         s.run(&["run", "data.jsonl", "-o", "out.jsonl", "--no-history"])
             .expect_code(0);
         let results = s.results("out.jsonl");
-        let got: Vec<(&str, &str)> = results
-            .iter()
-            .map(|r| {
-                (
-                    r["sample_id"].as_str().unwrap(),
-                    r["outcome"].as_str().unwrap(),
-                )
-            })
-            .collect();
+        let got = caliper_tests::outcomes(&results);
         assert_eq!(
             got,
             [

@@ -197,15 +197,7 @@ fn openai_conversations_expand_into_one_sample_per_assistant_turn() {
     s.run(&["run", "chats.jsonl", "-o", "out.jsonl"])
         .expect_code(0);
     let r = s.results("out.jsonl");
-    let got: Vec<(&str, &str)> = r
-        .iter()
-        .map(|r| {
-            (
-                r["sample_id"].as_str().unwrap(),
-                r["outcome"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let got = caliper_tests::outcomes(&r);
     assert_eq!(got, [("c1#1", "pass"), ("c1#2", "fail")]);
 }
 

@@ -87,15 +87,7 @@ Metric = export(Flaky)
         s.run(&["run", "data.jsonl", "-o", "out.jsonl", "--no-history"])
             .expect_code(0);
         let results = s.results("out.jsonl");
-        let got: Vec<(&str, &str)> = results
-            .iter()
-            .map(|r| {
-                (
-                    r["sample_id"].as_str().unwrap(),
-                    r["outcome"].as_str().unwrap(),
-                )
-            })
-            .collect();
+        let got = caliper_tests::outcomes(&results);
         assert_eq!(
             got,
             [
