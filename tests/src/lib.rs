@@ -190,6 +190,22 @@ pub fn outcomes(results: &[serde_json::Value]) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// Runs `caliper run data.jsonl -o out.jsonl` in `s` with the one metric
+/// `flaky` at `component`, scoring `batch` samples per call, and returns the
+/// results.
+pub fn run_in_batches(s: &Scratch, component: &Path, batch: usize) -> Vec<serde_json::Value> {
+    s.write(
+        "caliper.toml",
+        &format!(
+            "[[metric]]\nname = \"flaky\"\npath = {:?}\nlimits = {{ batch_size = {batch} }}\n",
+            component.display().to_string()
+        ),
+    );
+    s.run(&["run", "data.jsonl", "-o", "out.jsonl", "--no-history"])
+        .expect_code(0);
+    s.results("out.jsonl")
+}
+
 /// The compile cache shared by the tests.
 pub fn shared_cache_dir() -> PathBuf {
     PathBuf::from(env!("CALIPER_TEST_WASM_DIR")).join("cache")
@@ -345,6 +361,20 @@ impl Server {
             agent,
             stderr,
         }
+    }
+
+    /// One metric's entry in `GET /v1/metrics` (its version, digest,
+    /// status, last reload, ...).
+    #[track_caller]
+    pub fn metric_view(&self, name: &str) -> serde_json::Value {
+        let list = self.get("/v1/metrics").json();
+        list["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == name)
+            .unwrap_or_else(|| panic!("{name} not in {list}"))
+            .clone()
     }
 
     /// What the server logged so far.

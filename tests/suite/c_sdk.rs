@@ -186,10 +186,7 @@ fn c_errors_crashes_and_bad_configs_become_the_documented_outcomes_also_in_batch
     );
     let mut runs = Vec::new();
     for batch in [1, 8] {
-        flaky_toml(&s, &format!("limits = {{ batch_size = {batch} }}\n"));
-        s.run(&["run", "data.jsonl", "-o", "out.jsonl", "--no-history"])
-            .expect_code(0);
-        let results = s.results("out.jsonl");
+        let results = caliper_tests::run_in_batches(&s, flaky(), batch);
         let got = caliper_tests::outcomes(&results);
         assert_eq!(
             got,

@@ -80,13 +80,7 @@ Metric = export(Flaky)
         ],
     );
     for batch in [1, 4] {
-        s.write(
-            "caliper.toml",
-            &format!("[[metric]]\nname = \"flaky\"\npath = \"flaky.wasm\"\nlimits = {{ batch_size = {batch} }}\n"),
-        );
-        s.run(&["run", "data.jsonl", "-o", "out.jsonl", "--no-history"])
-            .expect_code(0);
-        let results = s.results("out.jsonl");
+        let results = caliper_tests::run_in_batches(&s, &s.path().join("flaky.wasm"), batch);
         let got = caliper_tests::outcomes(&results);
         assert_eq!(
             got,

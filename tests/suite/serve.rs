@@ -23,17 +23,6 @@ fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration
     None
 }
 
-fn metric_view(server: &Server, name: &str) -> Value {
-    let list = server.get("/v1/metrics").json();
-    list["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["metric"] == name)
-        .unwrap_or_else(|| panic!("{name} not in {list}"))
-        .clone()
-}
-
 /// `promtool check metrics` on an exposition: format and naming lint.
 fn promtool_check_metrics(text: &str) {
     let (status, out) = run_with_stdin(
@@ -265,15 +254,15 @@ fn guardrail_blocks_on_fails_and_fail_closed_errors_and_reports_versions() {
     assert_eq!(server.get("/v1/evaluate").status, 405);
 
     // The metric list.
-    let pii = metric_view(&server, "pii");
+    let pii = server.metric_view("pii");
     assert_eq!(pii["status"], "serving");
     assert_eq!(pii["name"], "pii-leak");
     assert_eq!(pii["stage"], "gate");
     assert_eq!(pii["last_reload"]["result"], "loaded");
     assert!(!pii["owner"].as_str().unwrap().is_empty());
-    assert_eq!(metric_view(&server, "lang")["stage"], "shadow");
+    assert_eq!(server.metric_view("lang")["stage"], "shadow");
     assert_eq!(
-        metric_view(&server, "flaky-closed")["failure_mode"],
+        server.metric_view("flaky-closed")["failure_mode"],
         "fail_closed"
     );
 
@@ -504,12 +493,12 @@ fn hot_reload_under_load_swaps_versions_without_a_failed_request() {
         let digest = digest_of(&bytes);
         replace_file(&live, &bytes, i % 2 == 0);
         let took = wait_for(Duration::from_secs(10), || {
-            metric_view(&server, "len")["digest"] == digest.as_str()
+            server.metric_view("len")["digest"] == digest.as_str()
         })
         .unwrap_or_else(|| {
             panic!(
                 "version {i} never served: {}\n{}",
-                metric_view(&server, "len"),
+                server.metric_view("len"),
                 server.logs()
             )
         });
@@ -532,7 +521,7 @@ fn hot_reload_under_load_swaps_versions_without_a_failed_request() {
     ] {
         replace_file(&live, &bad, true);
         wait_for(Duration::from_secs(10), || {
-            let m = metric_view(&server, "len");
+            let m = server.metric_view("len");
             m["last_reload"]["error"]
                 .as_str()
                 .is_some_and(|e| e.contains(expect))
@@ -540,10 +529,10 @@ fn hot_reload_under_load_swaps_versions_without_a_failed_request() {
         .unwrap_or_else(|| {
             panic!(
                 "no failed reload for {expect}: {}",
-                metric_view(&server, "len")
+                server.metric_view("len")
             )
         });
-        let m = metric_view(&server, "len");
+        let m = server.metric_view("len");
         assert_eq!(m["status"], "stale", "{m}");
         assert_eq!(m["digest"], last_good.as_str(), "{m}");
         assert_eq!(m["last_reload"]["result"], "failed");
@@ -601,7 +590,7 @@ fn hot_reload_under_load_swaps_versions_without_a_failed_request() {
     // Deleting the file unloads the metric; the others keep serving.
     std::fs::remove_file(&live).unwrap();
     wait_for(Duration::from_secs(10), || {
-        metric_view(&server, "len")["status"] == "removed"
+        server.metric_view("len")["status"] == "removed"
     })
     .expect("metric not unloaded");
     let r = server.post(
@@ -617,7 +606,7 @@ fn hot_reload_under_load_swaps_versions_without_a_failed_request() {
     // Adding it back loads it.
     std::fs::write(&live, &original).unwrap();
     wait_for(Duration::from_secs(10), || {
-        metric_view(&server, "len")["status"] == "serving"
+        server.metric_view("len")["status"] == "serving"
     })
     .expect("metric not loaded again");
 
@@ -645,7 +634,7 @@ fn hot_reload_under_load_swaps_versions_without_a_failed_request() {
         server.get("/v1/metrics").json()["config"]["last_reload"]["result"] == "failed"
     })
     .expect("bad config not reported");
-    assert_eq!(metric_view(&server, "len")["status"], "serving");
+    assert_eq!(server.metric_view("len")["status"], "serving");
 
     latencies.sort();
     let median = latencies[latencies.len() / 2];
@@ -812,16 +801,16 @@ fn a_version_that_fails_its_examples_or_rejects_its_config_is_refused_and_the_ol
     s.write("caliper.toml", &config);
     s.run(&["list"]).expect_code(0);
     let server = Server::start(&s, &[]);
-    assert_eq!(metric_view(&server, "len")["status"], "serving");
+    assert_eq!(server.metric_view("len")["status"], "serving");
 
     // A config under which "one two" no longer passes is refused.
     let broken = config.replace("max = 5", "max = 1");
     replace_file(&s.path().join("caliper.toml"), broken.as_bytes(), true);
     wait_for(Duration::from_secs(10), || {
-        metric_view(&server, "len")["status"] == "stale"
+        server.metric_view("len")["status"] == "stale"
     })
-    .unwrap_or_else(|| panic!("not refused: {}", metric_view(&server, "len")));
-    let error = metric_view(&server, "len")["last_reload"]["error"]
+    .unwrap_or_else(|| panic!("not refused: {}", server.metric_view("len")));
+    let error = server.metric_view("len")["last_reload"]["error"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -843,12 +832,12 @@ fn a_version_that_fails_its_examples_or_rejects_its_config_is_refused_and_the_ol
     let rejected = config.replace("unit = \"words\"", "unit = \"bananas\"");
     replace_file(&s.path().join("caliper.toml"), rejected.as_bytes(), true);
     wait_for(Duration::from_secs(10), || {
-        metric_view(&server, "len")["last_reload"]["error"]
+        server.metric_view("len")["last_reload"]["error"]
             .as_str()
             .is_some_and(|e| e.contains("rejected its config"))
     })
-    .unwrap_or_else(|| panic!("bad config not refused: {}", metric_view(&server, "len")));
-    assert_eq!(metric_view(&server, "len")["status"], "stale");
+    .unwrap_or_else(|| panic!("bad config not refused: {}", server.metric_view("len")));
+    assert_eq!(server.metric_view("len")["status"], "stale");
 
     // The same refusal at load time, naming the metric.
     s.write("caliper.toml", &broken);

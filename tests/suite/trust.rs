@@ -6,7 +6,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use caliper_tests::{Scratch, Server, wasm, with_custom_section};
-use serde_json::Value;
 
 fn copy_component(s: &Scratch, package: &str, name: &str) -> std::path::PathBuf {
     let path = s.path().join(name);
@@ -181,17 +180,6 @@ fn a_locked_run_refuses_a_component_that_changed_and_names_both_digests() {
         .expect_code(0);
 }
 
-fn metric_view(server: &Server, name: &str) -> Value {
-    let list = server.get("/v1/metrics").json();
-    list["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["metric"] == name)
-        .unwrap_or_else(|| panic!("{name} not in {list}"))
-        .clone()
-}
-
 fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let started = Instant::now();
     while started.elapsed() < limit {
@@ -220,21 +208,21 @@ fn a_locked_service_keeps_serving_the_locked_version_until_the_lock_names_the_ne
     s.run(&["lock"]).expect_code(0);
     let old = caliper_host::plugin::digest_of(&std::fs::read(&len).unwrap());
     let server = Server::start(&s, &["--locked"]);
-    assert_eq!(metric_view(&server, "len")["digest"], old.as_str());
+    assert_eq!(server.metric_view("len")["digest"], old.as_str());
 
     let newer = with_custom_section(&std::fs::read(&len).unwrap(), "v2");
     let new = caliper_host::plugin::digest_of(&newer);
     replace(&len, &newer);
     assert!(
         wait_until(Duration::from_secs(10), || {
-            metric_view(&server, "len")["last_reload"]["error"]
+            server.metric_view("len")["last_reload"]["error"]
                 .as_str()
                 .is_some_and(|e| e.contains("does not match the lock file"))
         }),
         "{}",
-        metric_view(&server, "len")
+        server.metric_view("len")
     );
-    let m = metric_view(&server, "len");
+    let m = server.metric_view("len");
     assert_eq!(m["status"], "stale", "{m}");
     assert_eq!(m["digest"], old.as_str(), "{m}");
     let reply = server.post("/v1/evaluate", r#"{"sample": {"output": "one two"}}"#);
@@ -244,11 +232,11 @@ fn a_locked_service_keeps_serving_the_locked_version_until_the_lock_names_the_ne
     s.run(&["lock"]).expect_code(0);
     assert!(
         wait_until(Duration::from_secs(10), || {
-            let m = metric_view(&server, "len");
+            let m = server.metric_view("len");
             m["status"] == "serving" && m["digest"] == new.as_str()
         }),
         "{}",
-        metric_view(&server, "len")
+        server.metric_view("len")
     );
     server.stop();
 }
