@@ -56,6 +56,7 @@ impl Runtime {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        crate::sandbox::shadow_wasi_poll(&mut linker)?;
         MetricComponent::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
 
         let stop = Arc::new(AtomicBool::new(false));

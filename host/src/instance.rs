@@ -10,7 +10,7 @@
 //! [`Evaluation`]; whatever the guest does becomes its outcome.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceAny;
 use wasmtime::{Store, Trap};
@@ -20,7 +20,7 @@ use crate::engine::Runtime;
 use crate::metric::{FailureLogging, LOGGED_FAILURES, MetricSpec};
 use crate::outcome::{Evaluation, Status};
 use crate::sample::PreparedSample;
-use crate::sandbox::{Grants, Limits, StoreState};
+use crate::sandbox::{DeadlineReached, Grants, Limits, StoreState};
 
 /// Longest reason a metric may return, in bytes.
 pub const MAX_REASON_BYTES: usize = 4096;
@@ -29,7 +29,8 @@ pub const MAX_LABELS: usize = 32;
 /// Longest label key or value, in bytes.
 pub const MAX_LABEL_BYTES: usize = 256;
 
-/// A new sandboxed store for one instance.
+/// A new sandboxed store for one instance, armed with the deadline of
+/// `limits` from now.
 pub(crate) fn new_store(
     runtime: &Runtime,
     instance: Arc<str>,
@@ -38,10 +39,65 @@ pub(crate) fn new_store(
 ) -> Store<StoreState> {
     let mut store = Store::new(runtime.engine(), StoreState::new(instance, limits, grants));
     store.limiter(|s| &mut s.limiter);
+    store.set_hostcall_fuel(crate::sandbox::HOSTCALL_BYTES);
     store.epoch_deadline_trap();
-    store.set_epoch_deadline(Runtime::ticks_for(limits.timeout_ms));
+    arm(&mut store, Deadline::after(limits.timeout_ms, None));
     refuel(runtime, &mut store, limits, 1);
     store
+}
+
+/// When a guest call must end, and why that instant.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    at: Instant,
+    /// The budget of the metric's own limit, in milliseconds.
+    own_ms: u64,
+    /// Whether a caller's deadline (a request's) comes before the metric's
+    /// own limit.
+    by_caller: bool,
+}
+
+impl Deadline {
+    /// `own_ms` from now, or `caller` if that is sooner.
+    pub(crate) fn after(own_ms: u64, caller: Option<Instant>) -> Deadline {
+        let own = Instant::now()
+            .checked_add(Duration::from_millis(own_ms))
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
+        match caller {
+            Some(c) if c < own => Deadline {
+                at: c,
+                own_ms,
+                by_caller: true,
+            },
+            _ => Deadline {
+                at: own,
+                own_ms,
+                by_caller: false,
+            },
+        }
+    }
+
+    fn passed(&self) -> bool {
+        Instant::now() >= self.at
+    }
+
+    /// The cause of a timeout at this deadline.
+    fn exceeded(&self) -> String {
+        if self.by_caller {
+            "did not finish before the request's deadline".to_owned()
+        } else {
+            format!("exceeded its deadline of {} ms", self.own_ms)
+        }
+    }
+}
+
+/// Arms a store for a call that must end at `deadline`: the epoch deadline
+/// stops guest code, the store's deadline cuts guest waits in host calls.
+fn arm(store: &mut Store<StoreState>, deadline: Deadline) {
+    let remaining = deadline.at.saturating_duration_since(Instant::now());
+    let ms = u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX);
+    store.set_epoch_deadline(Runtime::ticks_for(ms));
+    store.data_mut().deadline = Some(deadline.at);
 }
 
 /// Gives a store its fuel budget for `samples` evaluations. When the engine
@@ -55,11 +111,29 @@ fn refuel(runtime: &Runtime, store: &mut Store<StoreState>, limits: &Limits, sam
     }
 }
 
-/// Turns a wasmtime error from a guest call into an outcome and a cause.
+/// Turns a wasmtime error from a guest call into an outcome and a cause,
+/// for a call armed with the deadline of `limits`.
 pub(crate) fn classify_failure(
     err: &wasmtime::Error,
     store: &mut Store<StoreState>,
     limits: &Limits,
+) -> (Status, String) {
+    classify(
+        err,
+        store,
+        limits,
+        &Deadline::after(limits.timeout_ms, None),
+    )
+}
+
+/// Turns a wasmtime error from a guest call armed with `deadline` into an
+/// outcome and a cause (made [inert](crate::text::inert): it may quote the
+/// guest).
+fn classify(
+    err: &wasmtime::Error,
+    store: &mut Store<StoreState>,
+    limits: &Limits,
+    deadline: &Deadline,
 ) -> (Status, String) {
     let stderr = store.data().stderr.take();
     if store.data().limiter.exceeded {
@@ -68,12 +142,15 @@ pub(crate) fn classify_failure(
             format!("exceeded its memory cap of {} MiB", limits.memory_mib),
         );
     }
+    if err.downcast_ref::<DeadlineReached>().is_some() {
+        return (
+            Status::Timeout,
+            format!("{} (waiting in a host call)", deadline.exceeded()),
+        );
+    }
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => {
-            return (
-                Status::Timeout,
-                format!("exceeded its deadline of {} ms", limits.timeout_ms),
-            );
+            return (Status::Timeout, deadline.exceeded());
         }
         Some(Trap::OutOfFuel) => {
             return (
@@ -97,7 +174,7 @@ pub(crate) fn classify_failure(
         // said last before the trap.
         cause = format!("{cause}; stderr: {tail}");
     }
-    (Status::Trap, cause)
+    (Status::Trap, crate::text::inert(&cause, MAX_REASON_BYTES))
 }
 
 /// The last non-empty lines of captured stderr (at most 4, 500 bytes).
@@ -113,7 +190,7 @@ fn stderr_tail(stderr: &str) -> Option<String> {
 
 /// Extracts a Rust-style panic message from captured stderr.
 fn panic_message(stderr: &str) -> Option<String> {
-    let start = stderr.find("panicked at")?;
+    let start = stderr.rfind("panicked at")?;
     let text: Vec<&str> = stderr[start..]
         .lines()
         .filter(|l| !l.starts_with("note: run with"))
@@ -125,14 +202,7 @@ fn panic_message(stderr: &str) -> Option<String> {
 }
 
 fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    crate::text::truncate(text.to_owned(), max)
 }
 
 struct Live {
@@ -146,6 +216,11 @@ pub struct MetricInstance {
     spec: Arc<MetricSpec>,
     name: Arc<str>,
     live: Option<Live>,
+    /// Whether an instance was started before: the first start may take the
+    /// load-time budget; a re-creation (after a trap, or with
+    /// `fresh_instance`) is part of the evaluation that needs it and counts
+    /// against that evaluation's deadline.
+    started_before: bool,
 }
 
 /// Why an instance could not be started.
@@ -164,6 +239,7 @@ impl MetricInstance {
             name: Arc::from(spec.name.as_str()),
             spec,
             live: None,
+            started_before: false,
         }
     }
 
@@ -172,31 +248,60 @@ impl MetricInstance {
         &self.spec
     }
 
+    /// Whether a live guest instance is held (idle pools keep only these).
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
     /// Instantiates and configures the component now (at load time, to
-    /// report a bad config before any sample is read).
+    /// report a bad config before any sample is read), with the load-time
+    /// budget.
     pub fn start(&mut self) -> Result<(), StartFailure> {
-        if self.live.is_none() {
-            self.live = Some(self.instantiate()?);
+        self.start_until(None)
+    }
+
+    /// Starts the instance if it is not live, within the load-time budget
+    /// for a first start and within `evaluation` for a re-creation, never
+    /// past `caller`.
+    fn ensure_started(
+        &mut self,
+        evaluation: Deadline,
+        caller: Option<Instant>,
+    ) -> Result<(), StartFailure> {
+        if self.live.is_some() {
+            return Ok(());
         }
+        let deadline = if self.started_before {
+            evaluation
+        } else {
+            Deadline::after(self.spec.limits.start_timeout_ms, caller)
+        };
+        self.started_before = true;
+        self.live = Some(self.instantiate(deadline)?);
         Ok(())
     }
 
-    fn instantiate(&self) -> Result<Live, StartFailure> {
+    fn start_until(&mut self, caller: Option<Instant>) -> Result<(), StartFailure> {
+        let budget = Deadline::after(self.spec.limits.timeout_ms, caller);
+        self.ensure_started(budget, caller)
+    }
+
+    fn instantiate(&self, deadline: Deadline) -> Result<Live, StartFailure> {
         let plugin = &self.spec.plugin;
-        let limits = Limits {
-            timeout_ms: self
-                .spec
-                .limits
-                .timeout_ms
-                .max(crate::plugin::LOAD_TIMEOUT_MS),
-            ..self.spec.limits.clone()
-        };
+        let limits = &self.spec.limits;
+        if deadline.passed() {
+            return Err(StartFailure {
+                status: Status::Timeout,
+                message: format!("failed to start: {}", deadline.exceeded()),
+            });
+        }
         let mut store = new_store(
             &plugin.runtime,
             self.name.clone(),
-            &limits,
+            limits,
             &self.spec.grants,
         );
+        arm(&mut store, deadline);
         let configured = plugin.pre.instantiate(&mut store).and_then(|bindings| {
             let result = bindings
                 .caliper_metric_metric()
@@ -211,10 +316,13 @@ impl MetricInstance {
             }),
             Ok((_, Err(e))) => Err(StartFailure {
                 status: Status::Error,
-                message: format!("rejected its config: {}", e.message),
+                message: format!(
+                    "rejected its config: {}",
+                    crate::text::inert(&e.message, MAX_REASON_BYTES)
+                ),
             }),
             Err(e) => {
-                let (status, message) = classify_failure(&e, &mut store, &limits);
+                let (status, message) = classify(&e, &mut store, limits, &deadline);
                 Err(StartFailure {
                     status,
                     message: format!("failed to start: {message}"),
@@ -235,8 +343,20 @@ impl MetricInstance {
 
     /// Scores one sample. Never fails: every problem becomes the outcome.
     pub fn evaluate(&mut self, sample: &PreparedSample) -> Evaluation {
+        self.evaluate_until(sample, None)
+    }
+
+    /// Scores one sample, never past `caller` (a request's deadline) nor
+    /// the metric's own `timeout_ms`, whatever the guest does or waits on.
+    /// A sample whose deadline has already passed is not started: it is a
+    /// `timeout`. Never fails.
+    pub fn evaluate_until(
+        &mut self,
+        sample: &PreparedSample,
+        caller: Option<Instant>,
+    ) -> Evaluation {
         let started = Instant::now();
-        let mut eval = self.evaluate_inner(sample);
+        let mut eval = self.evaluate_inner(sample, caller);
         eval.duration_us = started.elapsed().as_micros() as u64;
         if self.spec.limits.fresh_instance {
             self.live = None;
@@ -244,16 +364,29 @@ impl MetricInstance {
         eval
     }
 
-    fn evaluate_inner(&mut self, sample: &PreparedSample) -> Evaluation {
+    fn evaluate_inner(&mut self, sample: &PreparedSample, caller: Option<Instant>) -> Evaluation {
         let id = sample.id();
-        if let Err(failure) = self.start() {
+        let limits = self.spec.limits.clone();
+        let mut deadline = Deadline::after(limits.timeout_ms, caller);
+        if deadline.passed() {
+            return self.failed(
+                id,
+                Status::Timeout,
+                format!("not started: {}", deadline.exceeded()),
+            );
+        }
+        let first_start = self.live.is_none() && !self.started_before;
+        if let Err(failure) = self.ensure_started(deadline, caller) {
             return self.failed(id, failure.status, failure.message);
         }
-        let limits = &self.spec.limits;
+        if first_start {
+            // The first start had its own budget; the evaluation gets its
+            // whole one.
+            deadline = Deadline::after(limits.timeout_ms, caller);
+        }
         let live = self.live.as_mut().expect("started above");
-        live.store
-            .set_epoch_deadline(Runtime::ticks_for(limits.timeout_ms));
-        refuel(&self.spec.plugin.runtime, &mut live.store, limits, 1);
+        arm(&mut live.store, deadline);
+        refuel(&self.spec.plugin.runtime, &mut live.store, &limits, 1);
         let result = live
             .bindings
             .caliper_metric_metric()
@@ -265,9 +398,8 @@ impl MetricInstance {
                 self.accept(id, result)
             }
             Err(e) => {
-                let limits = limits.clone();
                 let mut live = self.live.take().expect("live above");
-                let (status, cause) = classify_failure(&e, &mut live.store, &limits);
+                let (status, cause) = classify(&e, &mut live.store, &limits, &deadline);
                 log_failure(&self.spec, id, status, &cause);
                 self.failed(id, status, cause)
             }
@@ -279,21 +411,45 @@ impl MetricInstance {
     /// samples). Never fails; a batch that traps is retried sample by sample
     /// so the failure is attributed to the sample that caused it.
     pub fn evaluate_batch(&mut self, samples: &[&PreparedSample]) -> Vec<Evaluation> {
+        self.evaluate_batch_until(samples, None)
+    }
+
+    /// [`evaluate_batch`](Self::evaluate_batch), never past `caller`: samples
+    /// not started by then are `timeout`s. Never fails.
+    pub fn evaluate_batch_until(
+        &mut self,
+        samples: &[&PreparedSample],
+        caller: Option<Instant>,
+    ) -> Vec<Evaluation> {
         let limits = self.spec.limits.clone();
         if samples.len() <= 1 || limits.batch_size <= 1 || limits.fresh_instance {
-            return samples.iter().map(|s| self.evaluate(s)).collect();
+            return samples
+                .iter()
+                .map(|s| self.evaluate_until(s, caller))
+                .collect();
         }
         let started = Instant::now();
-        if let Err(failure) = self.start() {
+        let n = samples.len() as u64;
+        let mut deadline = Deadline::after(limits.timeout_ms.saturating_mul(n), caller);
+        if deadline.passed() {
+            let why = format!("not started: {}", deadline.exceeded());
+            return samples
+                .iter()
+                .map(|s| self.failed(s.id(), Status::Timeout, why.clone()))
+                .collect();
+        }
+        let first_start = self.live.is_none() && !self.started_before;
+        if let Err(failure) = self.ensure_started(deadline, caller) {
             return samples
                 .iter()
                 .map(|s| self.failed(s.id(), failure.status, failure.message.clone()))
                 .collect();
         }
-        let n = samples.len() as u64;
+        if first_start {
+            deadline = Deadline::after(limits.timeout_ms.saturating_mul(n), caller);
+        }
         let live = self.live.as_mut().expect("started above");
-        live.store
-            .set_epoch_deadline(Runtime::ticks_for(limits.timeout_ms.saturating_mul(n)));
+        arm(&mut live.store, deadline);
         refuel(&self.spec.plugin.runtime, &mut live.store, &limits, n);
         let batch: Vec<wit::Sample> = samples.iter().map(|s| s.0.clone()).collect();
         let result = live
@@ -332,9 +488,12 @@ impl MetricInstance {
             }
             Err(e) => {
                 let mut live = self.live.take().expect("live above");
-                let (status, cause) = classify_failure(&e, &mut live.store, &limits);
+                let (status, cause) = classify(&e, &mut live.store, &limits, &deadline);
                 tracing::debug!(metric = %self.name, outcome = %status, "batch failed ({cause}); retrying sample by sample");
-                samples.iter().map(|s| self.evaluate(s)).collect()
+                samples
+                    .iter()
+                    .map(|s| self.evaluate_until(s, caller))
+                    .collect()
             }
         }
     }
@@ -344,7 +503,11 @@ impl MetricInstance {
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(e) => {
-                return self.failed(id, Status::Error, truncate(&e.message, MAX_REASON_BYTES));
+                return self.failed(
+                    id,
+                    Status::Error,
+                    crate::text::inert(&e.message, MAX_REASON_BYTES),
+                );
             }
         };
         let status = match outcome.verdict {
@@ -364,7 +527,7 @@ impl MetricInstance {
             return invalid(format!(
                 "returned a reason of {} bytes (limit {MAX_REASON_BYTES}): {}",
                 reason.len(),
-                truncate(reason, 80)
+                crate::text::inert(reason, 80)
             ));
         }
         if outcome.labels.len() > MAX_LABELS {
@@ -380,13 +543,26 @@ impl MetricInstance {
         {
             return invalid(format!(
                 "returned label `{}` longer than {MAX_LABEL_BYTES} bytes",
-                truncate(k, 40)
+                crate::text::inert(k, 40)
             ));
         }
         let mut eval = self.evaluation(id, status);
         eval.value = outcome.value;
-        eval.reason = outcome.reason;
-        eval.labels = outcome.labels.into_iter().collect();
+        // Escaped here, once, so that no terminal, log or report downstream
+        // ever receives a metric's raw control characters.
+        eval.reason = outcome
+            .reason
+            .map(|r| crate::text::inert(&r, MAX_REASON_BYTES));
+        eval.labels = outcome
+            .labels
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    crate::text::inert(&k, MAX_LABEL_BYTES),
+                    crate::text::inert(&v, MAX_LABEL_BYTES),
+                )
+            })
+            .collect();
         eval
     }
 }
@@ -430,7 +606,8 @@ fn drain_output(name: &str, store: &mut Store<StoreState>) {
     }
     for (stream, text) in [("stdout", stdout), ("stderr", stderr)] {
         if !text.is_empty() {
-            tracing::debug!(metric = name, stream, "{}", text.trim_end());
+            let text = crate::text::inert(text.trim_end(), crate::sandbox::CAPTURE_BYTES);
+            tracing::debug!(metric = name, stream, "{text}");
         }
     }
 }

@@ -6,11 +6,19 @@
 //! are reproducible), guest stdout/stderr captured into bounded buffers, and
 //! a [`ResourceLimiter`] that caps the total linear memory.
 //!
+//! Every wait a guest makes in a host call ends at the evaluation's deadline
+//! ([`poll`]), so a deadline bounds wall time whatever the guest does.
+//!
 //! Architecture invariant: nothing here grants a capability unless
 //! [`Grants`] says so, and grants default to none.
 
+mod poll;
+
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+pub use poll::DeadlineReached;
+pub(crate) use poll::shadow_wasi_poll;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -40,6 +48,12 @@ pub struct Limits {
     /// components; the deadline and fuel scale with the batch size, and a
     /// batch that traps is retried sample by sample to find the culprit.
     pub batch_size: usize,
+    /// Deadline for starting an instance (instantiate and `configure`) the
+    /// first time, in milliseconds: generous, since Python and JavaScript
+    /// runtimes warm up then. Re-creating an instance after a trap (or for
+    /// `fresh_instance`) is part of an evaluation and counts against that
+    /// evaluation's `timeout_ms` instead.
+    pub start_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -50,6 +64,7 @@ impl Default for Limits {
             fuel: None,
             fresh_instance: false,
             batch_size: 1,
+            start_timeout_ms: 10_000,
         }
     }
 }
@@ -64,12 +79,14 @@ pub struct Grants {
     pub random: bool,
 }
 
-/// Most bytes of guest stdout or stderr kept per evaluation; the rest is
-/// dropped and counted.
+/// Most bytes of guest stdout or stderr kept per evaluation. The *last*
+/// bytes are kept (a panic message or a runtime's fatal error comes after
+/// whatever the guest printed before); the rest is dropped and counted.
 pub const CAPTURE_BYTES: usize = 16 * 1024;
 
-/// A bounded in-memory sink for a guest's stdout or stderr. Writes beyond
-/// the capacity are dropped (and counted), never turned into a guest error.
+/// A bounded in-memory sink for a guest's stdout or stderr. It keeps the
+/// last [`CAPTURE_BYTES`] written; older bytes are dropped (and counted),
+/// never turned into a guest error.
 #[derive(Clone)]
 pub struct Capture {
     inner: Arc<Mutex<CaptureBuf>>,
@@ -77,7 +94,7 @@ pub struct Capture {
 
 #[derive(Default)]
 struct CaptureBuf {
-    bytes: Vec<u8>,
+    bytes: std::collections::VecDeque<u8>,
     dropped: usize,
 }
 
@@ -91,21 +108,28 @@ impl Capture {
     /// Takes what was captured so far, as lossy UTF-8, and clears the buffer.
     pub fn take(&self) -> String {
         let mut buf = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let mut text = String::from_utf8_lossy(&buf.bytes).into_owned();
+        let bytes: Vec<u8> = buf.bytes.drain(..).collect();
+        let mut text = String::new();
         if buf.dropped > 0 {
-            text.push_str(&format!("\n[{} more bytes dropped]", buf.dropped));
+            text.push_str(&format!("[{} earlier bytes dropped]\n", buf.dropped));
         }
-        buf.bytes.clear();
+        text.push_str(&String::from_utf8_lossy(&bytes));
         buf.dropped = 0;
         text
     }
 
     fn write(&self, data: &[u8]) {
         let mut buf = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let room = CAPTURE_BYTES.saturating_sub(buf.bytes.len());
-        let kept = room.min(data.len());
-        buf.bytes.extend_from_slice(&data[..kept]);
-        buf.dropped += data.len() - kept;
+        let data = if data.len() > CAPTURE_BYTES {
+            buf.dropped += data.len() - CAPTURE_BYTES;
+            &data[data.len() - CAPTURE_BYTES..]
+        } else {
+            data
+        };
+        let overflow = (buf.bytes.len() + data.len()).saturating_sub(CAPTURE_BYTES);
+        buf.bytes.drain(..overflow);
+        buf.dropped += overflow;
+        buf.bytes.extend(data);
     }
 }
 
@@ -211,8 +235,10 @@ fn fixed_entropy() -> wasmtime_wasi::Deterministic {
     wasmtime_wasi::Deterministic::new(bytes)
 }
 
-/// Caps the total linear memory of one store and remembers whether a guest
-/// hit the cap, so the trap can be reported as `memory` rather than `trap`.
+/// Caps the memory of one store (linear memories *and* tables, which the
+/// host allocates on the guest's behalf) and the number of instances, tables
+/// and memories a component may create, and remembers whether a guest hit a
+/// cap, so the trap can be reported as `memory` rather than `trap`.
 pub struct MemoryLimiter {
     cap_bytes: usize,
     total_bytes: usize,
@@ -228,10 +254,35 @@ impl MemoryLimiter {
             exceeded: false,
         }
     }
+
+    /// Accounts for one memory or table growing from `current` to `desired`
+    /// bytes, or refuses it.
+    fn grow(&mut self, what: &str, current: usize, desired: usize) -> wasmtime::Result<bool> {
+        let total = (self.total_bytes - current.min(self.total_bytes)).saturating_add(desired);
+        if total > self.cap_bytes {
+            self.exceeded = true;
+            return Err(wasmtime::format_err!(
+                "memory cap of {} MiB exceeded by a {what} (asked for {total} bytes in all)",
+                self.cap_bytes / (1024 * 1024),
+            ));
+        }
+        self.total_bytes = total;
+        Ok(true)
+    }
 }
 
-/// Most table elements one store may allocate.
+/// Most elements one table may have.
 const MAX_TABLE_ELEMENTS: usize = 1_000_000;
+/// Host bytes a table element costs, counted against the memory cap (a
+/// function reference is a pointer; wasmtime keeps one per element).
+const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
+/// Most core instances one store may create (a Rust metric has a handful,
+/// a Python one a few dozen).
+pub const MAX_INSTANCES: usize = 200;
+/// Most tables one store may create.
+pub const MAX_TABLES: usize = 200;
+/// Most linear memories one store may create.
+pub const MAX_MEMORIES: usize = 50;
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
@@ -240,26 +291,38 @@ impl ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let total = self.total_bytes - current.min(self.total_bytes) + desired;
-        if total > self.cap_bytes {
-            self.exceeded = true;
-            return Err(wasmtime::format_err!(
-                "memory cap of {} MiB exceeded (asked for {} bytes in all)",
-                self.cap_bytes / (1024 * 1024),
-                total
-            ));
-        }
-        self.total_bytes = total;
-        Ok(true)
+        self.grow("linear memory", current, desired)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
+        if desired > MAX_TABLE_ELEMENTS {
+            self.exceeded = true;
+            return Err(wasmtime::format_err!(
+                "a table of {desired} elements exceeds the limit of {MAX_TABLE_ELEMENTS}"
+            ));
+        }
+        self.grow(
+            "table",
+            current.saturating_mul(TABLE_ELEMENT_BYTES),
+            desired.saturating_mul(TABLE_ELEMENT_BYTES),
+        )
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
     }
 }
 
@@ -277,6 +340,10 @@ pub struct StoreState {
     pub instance: Arc<str>,
     /// Lines logged through `host.log` since the last call began.
     pub logged: usize,
+    /// When the call in progress must end: guest waits in host calls are
+    /// cut here ([`poll`]); guest code is stopped by the epoch deadline set
+    /// for the same instant.
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// Most `host.log` lines forwarded per call; the rest are counted.
@@ -311,17 +378,21 @@ impl StoreState {
             stderr,
             instance,
             logged: 0,
+            deadline: None,
         }
     }
 
-    /// Forwards a guest log line to `tracing`, tagged with the instance;
-    /// lines beyond [`MAX_LOG_LINES`] per call are dropped.
+    /// Forwards a guest log line to `tracing`, tagged with the instance:
+    /// cut to [`MAX_LOG_LINE_BYTES`], control characters escaped (a guest
+    /// cannot forge a log line or drive a terminal); lines beyond
+    /// [`MAX_LOG_LINES`] per call are dropped.
     pub fn log(&mut self, level: crate::bindings::LogLevel, message: String) {
         use crate::bindings::LogLevel as L;
         self.logged += 1;
         if self.logged > MAX_LOG_LINES {
             return;
         }
+        let message = crate::text::inert(&message, MAX_LOG_LINE_BYTES);
         let instance = &*self.instance;
         match level {
             L::Trace => tracing::trace!(metric = instance, "{message}"),
@@ -332,6 +403,14 @@ impl StoreState {
         }
     }
 }
+
+/// Longest `host.log` line forwarded, in bytes; longer ones are cut.
+pub const MAX_LOG_LINE_BYTES: usize = 4096;
+
+/// Most bytes a guest may pass to the host in one host call (`host.log`,
+/// a WASI write): wasmtime refuses to lift more, so a guest cannot make the
+/// host allocate 128 MiB (wasmtime's default) before Caliper's own caps.
+pub const HOSTCALL_BYTES: usize = 4 * 1024 * 1024;
 
 impl wasmtime_wasi::WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
@@ -347,18 +426,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn capture_keeps_a_bounded_prefix_and_counts_the_rest() {
+    fn capture_keeps_a_bounded_tail_and_counts_the_rest() {
         let c = Capture::new();
         c.write(&vec![b'a'; CAPTURE_BYTES - 2]);
         c.write(b"bcdef");
         let text = c.take();
-        assert!(text.starts_with("aaaa"));
         assert!(
-            text.contains("abc\n[3 more bytes dropped]"),
+            text.starts_with("[3 earlier bytes dropped]\naaa"),
             "{}",
-            &text[text.len() - 40..]
+            &text[..40]
         );
+        assert!(text.ends_with("abcdef"));
         assert_eq!(c.take(), "");
+        // One write larger than the buffer keeps its own tail.
+        let mut big = vec![b'x'; 3 * CAPTURE_BYTES];
+        big.extend_from_slice(b"the end");
+        c.write(&big);
+        let text = c.take();
+        assert!(text.ends_with("xthe end"));
+        assert!(text.starts_with(&format!("[{} earlier", 2 * CAPTURE_BYTES + 7)));
+    }
+
+    #[test]
+    fn tables_count_against_the_memory_cap() {
+        let mut l = MemoryLimiter::new(16);
+        assert!(l.table_growing(0, 1000, None).unwrap());
+        // 100 tables of a million elements: 800 MB, far over 16 MiB.
+        let mut refused = false;
+        for _ in 0..100 {
+            if l.table_growing(0, 1_000_000, None).is_err() {
+                refused = true;
+                break;
+            }
+        }
+        assert!(refused && l.exceeded);
+        assert!(l.table_growing(0, MAX_TABLE_ELEMENTS + 1, None).is_err());
     }
 
     #[test]
