@@ -1,6 +1,13 @@
-//! From a [`Config`] to running metrics: load every component once (however
-//! many instances use it), then start one instance of each metric to check
-//! its config, so a bad config fails at load time, not on the first sample.
+//! From a [`Config`] to running metrics: read every component once (however
+//! many instances use it), admit it for each metric that uses it (lock and
+//! trust policy, on the raw bytes), compile and describe it only then, and
+//! start one instance of each metric to check its config, so a bad config
+//! fails at load time, not on the first sample.
+//!
+//! [`Components`] is the one way a config's metric gets a [`Plugin`]
+//! (`run`, `list`, `lock`, `serve` at start and at every reload): a
+//! component that is not admitted is never compiled, cached, instantiated or
+//! described.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,7 +18,8 @@ use crate::config::{Config, MetricConfig};
 use crate::engine::{Runtime, RuntimeOptions};
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
-use crate::plugin::Plugin;
+use crate::plugin::{Plugin, PluginFile};
+use crate::signing::Found;
 
 /// A metric that could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -57,26 +65,97 @@ pub fn compile_cache(config: &Config) -> CompileCache {
     }
 }
 
-/// Whether the config lets this component load: no signature that fails
-/// to match its content, a trusted signer when the config requires one, and
-/// the locked digest when the config is locked.
-pub fn admit(plugin: &Plugin, m: &MetricConfig, config: &Config) -> Result<(), String> {
+/// Whether the config lets a component with this digest and these
+/// signatures load as metric `m`: no signature that fails to match its
+/// content, a trusted signer when the config requires one, and the locked
+/// digest when the config is locked. Needs only what
+/// [`PluginFile`] reads from the raw bytes.
+pub fn admit(
+    digest: &str,
+    signatures: &[Found],
+    m: &MetricConfig,
+    config: &Config,
+) -> Result<(), String> {
     let mut problems = Vec::new();
     if let Some(lock) = &config.lock
-        && let Err(e) = lock.check(&m.instance_name(), &plugin.digest)
+        && let Err(e) = lock.check(&m.instance_name(), digest)
     {
         problems.push(e);
     }
     let trust = if config.trust.require_signature {
-        crate::signing::check_trusted(&plugin.signatures, &config.trust.keys).map(|_| ())
+        crate::signing::check_trusted(signatures, &config.trust.keys).map(|_| ())
     } else {
-        crate::signing::check_unchanged(&plugin.signatures)
+        crate::signing::check_unchanged(signatures)
     };
     problems.extend(trust.err());
     if problems.is_empty() {
         Ok(())
     } else {
         Err(problems.join("; and "))
+    }
+}
+
+/// Why [`Components::admitted`] gave no plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The component could not be read, compiled or started (a
+    /// [`LoadError`](crate::plugin::LoadError) message).
+    #[error("{0}")]
+    Load(String),
+    /// The lock or the trust policy refuses it for this metric.
+    #[error("{0}")]
+    Policy(String),
+}
+
+/// The components of one load (or reload) of a config: each file read once,
+/// checked for every metric that uses it, and compiled at most once, only
+/// after a metric using it was admitted.
+pub struct Components {
+    runtime: Arc<Runtime>,
+    cache: CompileCache,
+    files: HashMap<PathBuf, Result<PluginFile, String>>,
+    plugins: HashMap<PathBuf, Result<Arc<Plugin>, String>>,
+}
+
+impl Components {
+    /// Nothing read yet.
+    pub fn new(runtime: &Arc<Runtime>, cache: &CompileCache) -> Self {
+        Components {
+            runtime: runtime.clone(),
+            cache: cache.clone(),
+            files: HashMap::new(),
+            plugins: HashMap::new(),
+        }
+    }
+
+    /// The plugin of metric `m`: its file read (bounded) and parsed, the
+    /// digest, lock and signatures checked against `config` ([`admit`]),
+    /// and only then compiled (through the cache) and described.
+    pub fn admitted(&mut self, m: &MetricConfig, config: &Config) -> Result<Arc<Plugin>, Refusal> {
+        let file = self
+            .files
+            .entry(m.path.clone())
+            .or_insert_with(|| PluginFile::read(&m.path).map_err(|e| e.to_string()));
+        let file = file.as_mut().map_err(|e| Refusal::Load(e.clone()))?;
+        admit(&file.digest, &file.signatures, m, config).map_err(Refusal::Policy)?;
+        if let Some(done) = self.plugins.get(&m.path) {
+            return done.clone().map_err(Refusal::Load);
+        }
+        let plugin = Plugin::compile(&self.runtime, &self.cache, file)
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
+        // Compiled (or failed) once and for all: the bytes are not needed.
+        file.release();
+        self.plugins.insert(m.path.clone(), plugin.clone());
+        plugin.map_err(Refusal::Load)
+    }
+
+    /// The digest of the component at `path`, if it was read.
+    pub fn digest(&self, path: &std::path::Path) -> Option<String> {
+        match self.files.get(path) {
+            Some(Ok(file)) => Some(file.digest.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -145,23 +224,28 @@ pub fn load_metrics(
     cache: &CompileCache,
     config: &Config,
 ) -> Result<Vec<Arc<MetricSpec>>, Vec<MetricLoadError>> {
-    let mut plugins: HashMap<PathBuf, Result<Arc<Plugin>, String>> = HashMap::new();
+    let mut components = Components::new(runtime, cache);
     let mut specs = Vec::new();
     let mut errors = Vec::new();
     for m in &config.metrics {
         let metric = m.instance_name();
-        let plugin = match plugins
-            .entry(m.path.clone())
-            .or_insert_with(|| {
-                Plugin::load(runtime, cache, &m.path)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
-            })
-            .clone()
-        {
+        // The path an operator wrote: the `oci://` reference, if it was one.
+        let start_error = |metric, message| MetricLoadError::Start {
+            metric,
+            path: m
+                .reference
+                .as_ref()
+                .map_or_else(|| m.path.clone(), PathBuf::from),
+            message,
+        };
+        let plugin = match components.admitted(m, config) {
             Ok(p) => p,
-            Err(message) => {
+            Err(Refusal::Load(message)) => {
                 errors.push(MetricLoadError::Plugin { metric, message });
+                continue;
+            }
+            Err(Refusal::Policy(message)) => {
+                errors.push(start_error(metric, message));
                 continue;
             }
         };
@@ -174,19 +258,6 @@ pub fn load_metrics(
             load_ms = plugin.load_time.as_secs_f64() * 1e3,
             "loaded metric"
         );
-        // The path an operator wrote: the `oci://` reference, if it was one.
-        let start_error = |metric, message| MetricLoadError::Start {
-            metric,
-            path: m
-                .reference
-                .as_ref()
-                .map_or_else(|| m.path.clone(), PathBuf::from),
-            message,
-        };
-        if let Err(message) = admit(&plugin, m, config) {
-            errors.push(start_error(metric, message));
-            continue;
-        }
         let spec = Arc::new(MetricSpec {
             name: metric.clone(),
             plugin,
