@@ -48,7 +48,7 @@ impl Samples {
             let same = h.id == n.id
                 && h.input == n.input
                 && h.output == n.output
-                && h.expected == n.expected
+                && h.expected.as_deref() == n.expected.as_deref()
                 && h.context == n.context
                 && h.messages.len() == n.messages.len()
                 && h.metadata.len() == n.metadata.entries().len();

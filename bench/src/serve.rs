@@ -185,7 +185,7 @@ pub fn run(opts: &ServeOpts) -> Result<()> {
         let started = Instant::now();
         for (m, times) in snapshot.serving().zip(per_metric.iter_mut()) {
             let t = Instant::now();
-            std::hint::black_box(m.evaluate(&[(sample, &prepared)]));
+            std::hint::black_box(m.evaluate(&[(sample, &prepared)], None));
             times.push(t.elapsed().as_secs_f64() * 1e6);
         }
         started.elapsed().as_secs_f64() * 1e6

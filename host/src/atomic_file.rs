@@ -4,6 +4,11 @@
 //! A path that exists and is not a regular file (`/dev/null`, `/dev/stdout`,
 //! a named pipe) is written in place instead: renaming over it would replace
 //! the device or pipe with a plain file.
+//!
+//! The file keeps the usual mode: replacing an existing file keeps its
+//! permission bits; a new file gets `0666` less the umask, as any program's
+//! output would (a temporary file alone would be `0600`). Files that must be
+//! private say so with [`AtomicFile::create_private`].
 
 use std::fs::File;
 use std::io::Write;
@@ -56,12 +61,48 @@ enum Target {
 impl AtomicFile {
     /// Starts writing `path` (a temporary sibling in the same directory).
     pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
+        Self::create_with_mode(path, None)
+    }
+
+    /// Like [`AtomicFile::create`], for content only its owner may read:
+    /// the file is `0600` whatever the umask or the mode of the file it
+    /// replaces.
+    pub fn create_private(path: &Path) -> std::io::Result<AtomicFile> {
+        Self::create_with_mode(path, Some(0o600))
+    }
+
+    fn create_with_mode(path: &Path, mode: Option<u32>) -> std::io::Result<AtomicFile> {
         let target = if is_special(path) {
             Target::InPlace(File::options().write(true).open(path)?)
         } else {
-            let tmp = tempfile::Builder::new()
-                .prefix(".caliper-")
-                .tempfile_in(directory_of(path))?;
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(".caliper-");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                // Given to open(2), so the umask applies as to any new file.
+                builder.permissions(std::fs::Permissions::from_mode(mode.unwrap_or(0o666)));
+            }
+            let tmp = builder.tempfile_in(directory_of(path))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                // Replacing a file keeps its mode (`caliper sign` in place);
+                // a private file is private whatever the umask.
+                let keep = match mode {
+                    Some(mode) => Some(mode),
+                    None => std::fs::metadata(path)
+                        .ok()
+                        .filter(std::fs::Metadata::is_file)
+                        .map(|m| m.permissions().mode() & 0o7777),
+                };
+                if let Some(mode) = keep {
+                    tmp.as_file()
+                        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = mode;
             uncommitted().push(tmp.path().to_owned());
             Target::Temporary(tmp)
         };
@@ -138,6 +179,37 @@ mod tests {
         write(&path, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_gets_the_usual_mode_and_a_replaced_one_keeps_its_own() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // The umask of this process, read without changing it.
+        let probe = tempfile::tempdir().unwrap();
+        let plain = probe.path().join("plain");
+        File::create(&plain).unwrap();
+        let usual = mode(&plain);
+
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("new.json");
+        write(&new, b"x").unwrap();
+        assert_eq!(mode(&new), usual, "a new file: 0666 less the umask");
+
+        let kept = dir.path().join("package.wasm");
+        std::fs::write(&kept, b"old").unwrap();
+        std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write(&kept, b"new").unwrap();
+        assert_eq!(mode(&kept), 0o640, "replacing keeps the mode");
+        std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o755)).unwrap();
+        write(&kept, b"newer").unwrap();
+        assert_eq!(mode(&kept), 0o755);
+
+        let private = AtomicFile::create_private(&kept).unwrap();
+        (&mut private.file()).write_all(b"secret").unwrap();
+        private.commit().unwrap();
+        assert_eq!(mode(&kept), 0o600, "private whatever it replaced");
     }
 
     #[test]

@@ -25,7 +25,8 @@
 //! review_by = 2027-04-01                   # `caliper audit` flags it as stale afterwards
 //!
 //! [history]                    # optional: where runs are recorded
-//! path = ".caliper/history.db"
+//! path = ".caliper/history.db"             # created 0600: it holds raw inputs and outputs
+//! samples = "ids"                          # "full" (default) | "ids": no texts kept
 //!
 //! [audit]                      # optional: `caliper audit` window and thresholds
 //! runs = 10
@@ -92,13 +93,21 @@ pub struct TrustConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct HistoryConfig {
     /// The SQLite database (relative to the config file) [default:
-    /// `.caliper/history.db` beside the config].
+    /// `.caliper/history.db` beside the config]. A new database is created
+    /// `0600` (it holds the samples' raw texts unless `samples = "ids"`).
     pub path: Option<PathBuf>,
     /// Record nothing.
     pub disabled: bool,
+    /// What is kept of each sample: `full` (input, output, metadata, and
+    /// the metrics' reasons and labels) or `ids` (sample ids, outcomes,
+    /// values and durations only).
+    pub samples: crate::history::SampleDetail,
 }
 
-/// Settings of the live service (`caliper serve`).
+/// Settings of the live service (`caliper serve`). Read at start (except
+/// `request_timeout_ms`, `max_samples_per_request`, `ingest_sample_rate` and
+/// the per-metric pool settings, which a reload re-applies to the metrics it
+/// rebuilds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServeConfig {
@@ -114,6 +123,9 @@ pub struct ServeConfig {
     /// Capacity of the ingest queue, in samples; a request that does not fit
     /// gets 429.
     pub queue_capacity: usize,
+    /// Capacity of the ingest queue, in bytes of queued samples (their JSON
+    /// size); a request that does not fit gets 429.
+    pub queue_max_bytes: usize,
     /// Fraction of ingested samples that are scored (by a stable hash of the
     /// sample id, so a retried sample gets the same decision).
     pub ingest_sample_rate: f64,
@@ -121,6 +133,40 @@ pub struct ServeConfig {
     pub ingest_workers: Option<usize>,
     /// Quiet time after a file change before reloading, in milliseconds.
     pub reload_debounce_ms: u64,
+    /// Most metric evaluations running at once on the request path (each is
+    /// one blocking thread running one metric over one request's samples)
+    /// [default: 4 × cores]. A request that would exceed it gets 503.
+    pub max_concurrency: Option<usize>,
+    /// Most evaluations of one metric at once, request path and ingest
+    /// together; also the most live instances a metric keeps [default:
+    /// 2 × cores, at most `max_concurrency`]. A request that would exceed it
+    /// gets 503.
+    pub metric_concurrency: Option<usize>,
+    /// Guest memory the service may hold at once, in MiB: every running
+    /// evaluation reserves its metric's `memory_mib` [default: half the
+    /// memory of the machine or cgroup, at least 256]. A request that would
+    /// exceed it gets 503; ingest waits.
+    pub memory_budget_mib: Option<u64>,
+    /// Idle instances older than this are dropped, in milliseconds.
+    pub idle_instance_timeout_ms: u64,
+    /// Most open client connections; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, in milliseconds
+    /// (slow clients are disconnected; also how long an idle keep-alive
+    /// connection stays open).
+    pub header_timeout_ms: u64,
+    /// Time a client has to send a request's body, in milliseconds (408
+    /// after it).
+    pub body_timeout_ms: u64,
+    /// How long shutdown waits for requests in flight, in milliseconds.
+    pub shutdown_timeout_ms: u64,
+    /// How long shutdown spends scoring the ingest queue, in milliseconds;
+    /// samples left then are dropped (and counted).
+    pub drain_timeout_ms: u64,
+    /// A file holding the bearer token every request but `/healthz` and
+    /// `/readyz` must carry (relative to this file). The environment
+    /// variable `CALIPER_SERVE_TOKEN` overrides it.
+    pub auth_token_file: Option<PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -131,10 +177,67 @@ impl Default for ServeConfig {
             max_body_bytes: 4 << 20,
             max_samples_per_request: 1000,
             queue_capacity: 10_000,
+            queue_max_bytes: 64 << 20,
             ingest_sample_rate: 1.0,
             ingest_workers: None,
             reload_debounce_ms: 20,
+            max_concurrency: None,
+            metric_concurrency: None,
+            memory_budget_mib: None,
+            idle_instance_timeout_ms: 10_000,
+            max_connections: 1024,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            shutdown_timeout_ms: 10_000,
+            drain_timeout_ms: 30_000,
+            auth_token_file: None,
         }
+    }
+}
+
+impl ServeConfig {
+    /// Cores available to this process.
+    fn cores() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    }
+
+    /// `max_concurrency` in effect.
+    pub fn concurrency(&self) -> usize {
+        self.max_concurrency
+            .unwrap_or_else(|| 4 * Self::cores())
+            .max(1)
+    }
+
+    /// `metric_concurrency` in effect.
+    pub fn per_metric_concurrency(&self) -> usize {
+        self.metric_concurrency
+            .unwrap_or_else(|| 2 * Self::cores())
+            .clamp(1, self.concurrency())
+    }
+
+    /// `memory_budget_mib` in effect.
+    pub fn memory_budget(&self) -> u64 {
+        self.memory_budget_mib
+            .unwrap_or_else(|| (machine_memory_mib().unwrap_or(4096) / 2).max(256))
+    }
+}
+
+/// The memory of the machine, or of the cgroup (v2) when it is limited, in
+/// MiB.
+fn machine_memory_mib() -> Option<u64> {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kib| kib / 1024)
+    });
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .map(|bytes| bytes >> 20);
+    match (total, cgroup) {
+        (Some(t), Some(c)) => Some(t.min(c)),
+        (t, c) => t.or(c),
     }
 }
 
@@ -230,6 +333,8 @@ pub struct LimitOverrides {
     pub fresh_instance: Option<bool>,
     /// See [`Limits::batch_size`].
     pub batch_size: Option<usize>,
+    /// See [`Limits::start_timeout_ms`].
+    pub start_timeout_ms: Option<u64>,
 }
 
 impl LimitOverrides {
@@ -241,6 +346,7 @@ impl LimitOverrides {
             fuel: self.fuel.or(base.fuel),
             fresh_instance: self.fresh_instance.unwrap_or(base.fresh_instance),
             batch_size: self.batch_size.unwrap_or(base.batch_size),
+            start_timeout_ms: self.start_timeout_ms.unwrap_or(base.start_timeout_ms),
         }
     }
 }
@@ -580,9 +686,14 @@ impl Config {
                     .map_err(|e| invalid(format!("metric `{name}`: review_by: {e}")))?;
             }
             let limits = m.limits.apply(config.defaults.apply(Limits::default()));
-            if limits.timeout_ms == 0 || limits.memory_mib == 0 || limits.batch_size == 0 {
+            if limits.timeout_ms == 0
+                || limits.memory_mib == 0
+                || limits.batch_size == 0
+                || limits.start_timeout_ms == 0
+            {
                 return Err(invalid(format!(
-                    "metric `{name}`: timeout_ms, memory_mib and batch_size must be positive"
+                    "metric `{name}`: timeout_ms, start_timeout_ms, memory_mib and batch_size \
+                     must be positive"
                 )));
             }
         }
@@ -599,15 +710,29 @@ impl Config {
         }
         if serve.request_timeout_ms == 0
             || serve.queue_capacity == 0
+            || serve.queue_max_bytes == 0
             || serve.max_samples_per_request == 0
             || serve.max_body_bytes == 0
             || serve.ingest_workers == Some(0)
+            || serve.max_concurrency == Some(0)
+            || serve.metric_concurrency == Some(0)
+            || serve.memory_budget_mib == Some(0)
+            || serve.max_connections == 0
+            || serve.header_timeout_ms == 0
+            || serve.body_timeout_ms == 0
         {
             return Err(invalid(
-                "serve: request_timeout_ms, queue_capacity, max_samples_per_request, \
-                 max_body_bytes and ingest_workers must be positive"
+                "serve: request_timeout_ms, queue_capacity, queue_max_bytes, \
+                 max_samples_per_request, max_body_bytes, ingest_workers, max_concurrency, \
+                 metric_concurrency, memory_budget_mib, max_connections, header_timeout_ms \
+                 and body_timeout_ms must be positive"
                     .into(),
             ));
+        }
+        if let Some(file) = &mut config.serve.auth_token_file
+            && file.is_relative()
+        {
+            *file = base.join(&*file);
         }
         let history = config
             .history

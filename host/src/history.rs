@@ -7,6 +7,16 @@
 //! applied in order, each in a transaction, when a database is opened. An
 //! older database is upgraded in place; a database from a newer Caliper is
 //! refused (never modified or dropped).
+//!
+//! The database holds raw inputs and outputs, so a new one is created
+//! `0600` (SQLite gives its `-journal`, `-wal` and `-shm` files the mode of
+//! the database). With `[history] samples = "ids"` ([`SampleDetail::Ids`])
+//! a run keeps only sample ids, outcomes, values and durations: no input,
+//! output or metadata, no reasons or labels (a metric may quote the input
+//! in them), no per-segment figures (segments are metadata values).
+//! `caliper history` and `audit` read nothing more; `compare` of such a run
+//! has no texts ([`History::sample_texts`] is `None`) and needs the
+//! datasets for `--group-by`.
 
 use std::path::{Path, PathBuf};
 
@@ -80,7 +90,31 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE run_metrics ADD COLUMN owner TEXT;
      ALTER TABLE run_metrics ADD COLUMN stage TEXT;
      ALTER TABLE run_metrics ADD COLUMN review_by TEXT;",
+    // 5: what a run kept of its samples: NULL (all, as every run recorded
+    // before) or 'ids' (no texts, no reasons or labels).
+    "ALTER TABLE runs ADD COLUMN sample_detail TEXT;",
 ];
+
+/// What a recorded run keeps of its samples (`[history] samples`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SampleDetail {
+    /// Inputs, outputs, metadata, and the metrics' reasons and labels.
+    #[default]
+    Full,
+    /// Sample ids, outcomes, values and durations only.
+    Ids,
+}
+
+impl SampleDetail {
+    /// `full` or `ids`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SampleDetail::Full => "full",
+            SampleDetail::Ids => "ids",
+        }
+    }
+}
 
 /// Why the history could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +161,7 @@ pub enum HistoryError {
 pub struct History {
     conn: Connection,
     path: PathBuf,
+    detail: SampleDetail,
 }
 
 /// A stored run, as listed by [`History::runs`].
@@ -180,6 +215,10 @@ impl History {
             path: path.to_owned(),
             source,
         };
+        create_private(path).map_err(|source| HistoryError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         let mut conn = Connection::open(path).map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql)?;
@@ -214,7 +253,14 @@ impl History {
         Ok(History {
             conn,
             path: path.to_owned(),
+            detail: SampleDetail::Full,
         })
+    }
+
+    /// Records the runs started from now on with `detail` of their samples.
+    pub fn with_samples(mut self, detail: SampleDetail) -> History {
+        self.detail = detail;
+        self
     }
 
     /// The schema version of the open database.
@@ -255,14 +301,24 @@ impl History {
                     env!("CARGO_PKG_VERSION"),
                     dataset,
                     config_path.display().to_string(),
-                    config_text
+                    config_text,
                 ],
             )
             .map_err(sql)?;
         let run_id = self.conn.last_insert_rowid();
+        // NULL (as in runs recorded before the column existed) means full.
+        if self.detail != SampleDetail::Full {
+            self.conn
+                .execute(
+                    "UPDATE runs SET sample_detail = ?2 WHERE id = ?1",
+                    params![run_id, self.detail.as_str()],
+                )
+                .map_err(sql)?;
+        }
         Ok(Recorder {
             conn: &mut self.conn,
             run_id,
+            detail: self.detail,
             path,
             pending: 0,
             finished: false,
@@ -426,12 +482,26 @@ const BATCH: usize = 2000;
 
 /// The texts of a stored run's samples, and their segment for `group_by`.
 impl History {
-    /// Inputs, outputs and segments of a stored run's samples, by id.
+    /// Inputs, outputs and segments of a stored run's samples, by id;
+    /// `None` for a run recorded with `samples = "ids"`, which kept none.
     pub fn sample_texts(
         &self,
         run_id: i64,
         group_by: Option<&str>,
-    ) -> Result<HashMap<String, SampleText>, HistoryError> {
+    ) -> Result<Option<HashMap<String, SampleText>>, HistoryError> {
+        let detail: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT sample_detail FROM runs WHERE id = ?1",
+                [run_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .flatten();
+        if detail.as_deref() == Some(SampleDetail::Ids.as_str()) {
+            return Ok(None);
+        }
         let mut stmt = self
             .conn
             .prepare("SELECT sample_id, input, output, metadata FROM samples WHERE run_id = ?1")
@@ -470,7 +540,7 @@ impl History {
                 },
             );
         }
-        Ok(out)
+        Ok(Some(out))
     }
 }
 
@@ -605,6 +675,7 @@ impl History {
 pub struct Recorder<'a> {
     conn: &'a mut Connection,
     run_id: i64,
+    detail: SampleDetail,
     path: PathBuf,
     /// Evaluations in the open transaction.
     pending: usize,
@@ -632,10 +703,13 @@ impl Recorder<'_> {
         self.stewardship.insert(metric.to_owned(), stewardship);
     }
 
-    /// Records one evaluation.
+    /// Records one evaluation (without its reason and labels when the run
+    /// keeps only ids).
     pub fn evaluation(&mut self, e: &Evaluation) -> Result<(), HistoryError> {
-        let labels =
-            (!e.labels.is_empty()).then(|| serde_json::to_string(&e.labels).unwrap_or_default());
+        let full = self.detail == SampleDetail::Full;
+        let labels = (full && !e.labels.is_empty())
+            .then(|| serde_json::to_string(&e.labels).unwrap_or_default());
+        let reason = e.reason.as_ref().filter(|_| full);
         let run_id = self.run_id;
         self.insert(
             "INSERT INTO evaluations (run_id, metric, sample_id, name, version, digest,
@@ -650,7 +724,7 @@ impl Recorder<'_> {
                 e.digest,
                 e.outcome.as_str(),
                 e.value,
-                e.reason,
+                reason,
                 labels,
                 e.duration_us as i64
             ],
@@ -658,15 +732,19 @@ impl Recorder<'_> {
     }
 
     /// Records one sample's texts and metadata (the first of a duplicated id
-    /// wins).
+    /// wins); nothing when the run keeps only ids (the evaluations have
+    /// them).
     pub fn sample(&mut self, s: &Sample) -> Result<(), HistoryError> {
+        if self.detail == SampleDetail::Ids {
+            return Ok(());
+        }
         let metadata = (!s.metadata.is_empty())
             .then(|| serde_json::to_string(&s.metadata).unwrap_or_default());
         let run_id = self.run_id;
         self.insert(
             "INSERT OR IGNORE INTO samples (run_id, sample_id, input, output, metadata)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![run_id, s.id, s.input, s.output, metadata],
+            params![run_id, s.id, &*s.input, s.output, metadata],
         )
     }
 
@@ -728,6 +806,15 @@ impl Recorder<'_> {
             )
             .map_err(sql)?;
         }
+        // Segments are metadata values: not kept when only ids are.
+        let summary = match self.detail {
+            SampleDetail::Full => serde_json::to_string(report),
+            SampleDetail::Ids => serde_json::to_string(&RunReport {
+                segments: Default::default(),
+                ..report.clone()
+            }),
+        }
+        .unwrap_or_default();
         tx.execute(
             "UPDATE runs SET dataset_digest = ?2, records = ?3, samples = ?4,
                  invalid_records = ?5, passed = ?6, elapsed_s = ?7, summary = ?8
@@ -740,13 +827,30 @@ impl Recorder<'_> {
                 report.invalid_records as i64,
                 report.passed,
                 report.elapsed_s,
-                serde_json::to_string(report).unwrap_or_default()
+                summary
             ],
         )
         .map_err(sql)?;
         tx.commit().map_err(sql)?;
         self.finished = true;
         Ok(self.run_id)
+    }
+}
+
+/// Creates `path` empty and `0600` if it does not exist (an existing
+/// database keeps the mode its owner gave it).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -800,6 +904,80 @@ mod tests {
             labels: [("detected".to_owned(), "de".to_owned())].into(),
             duration_us: 5,
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_database_and_its_wal_and_shm_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h/history.db");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mut h = History::open(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        // WAL mode (a user may turn it on) creates -wal and -shm beside it.
+        h.conn.pragma_update(None, "journal_mode", "wal").unwrap();
+        let mut r = h.start("d.jsonl", Path::new("caliper.toml"), "").unwrap();
+        r.evaluation(&eval("s1", Status::Pass)).unwrap();
+        r.finish(&report()).unwrap();
+        for sibling in ["history.db-wal", "history.db-shm"] {
+            let p = dir.path().join("h").join(sibling);
+            assert_eq!(mode(&p), 0o600, "{sibling}");
+        }
+        // An existing database keeps the mode its owner chose.
+        drop(h);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        History::open(&path).unwrap();
+        assert_eq!(mode(&path), 0o640);
+    }
+
+    #[test]
+    fn an_ids_run_keeps_ids_and_outcomes_but_no_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        let mut h = History::open(&path)
+            .unwrap()
+            .with_samples(SampleDetail::Ids);
+        let mut r = h.start("d.jsonl", Path::new("caliper.toml"), "").unwrap();
+        let secret = "my card is 4111 1111 1111 1111";
+        let sample = Sample {
+            id: "s1".into(),
+            input: secret.into(),
+            output: secret.into(),
+            metadata: serde_json::json!({"customer": "ACME"})
+                .as_object()
+                .unwrap()
+                .clone()
+                .into(),
+            ..Sample::default()
+        };
+        r.sample(&sample).unwrap();
+        let mut e = eval("s1", Status::Fail);
+        e.reason = Some(format!("found `{secret}`"));
+        r.evaluation(&e).unwrap();
+        let mut with_segments = report();
+        with_segments.segments.insert("ACME".into(), vec![]);
+        let id = r.finish(&with_segments).unwrap();
+
+        let set = h.result_set(id).unwrap();
+        let stored = &set.evaluations["lang"]["s1"];
+        assert_eq!(stored.outcome, Status::Fail);
+        assert_eq!(stored.value, Some(1.0));
+        assert_eq!(stored.reason, None);
+        assert!(stored.labels.is_empty());
+        assert!(h.sample_texts(id, Some("customer")).unwrap().is_none());
+        drop(h);
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("4111"), "a sample text was stored");
+        assert!(!text.contains("ACME"), "metadata was stored");
+        // A full run of the same database keeps its texts.
+        let mut h = History::open(&path).unwrap();
+        let mut r = h.start("d.jsonl", Path::new("caliper.toml"), "").unwrap();
+        r.sample(&sample).unwrap();
+        let id = r.finish(&report()).unwrap();
+        let texts = h.sample_texts(id, Some("customer")).unwrap().unwrap();
+        assert_eq!(texts["s1"].segment.as_deref(), Some("ACME"));
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub mod serve;
 pub mod signing;
 pub mod stats;
 pub mod summary;
+pub mod text;
 pub mod watch;
 
 pub use bindings::{CONTRACT_VERSION, LogLevel, METRIC_EXPORT};

@@ -171,7 +171,7 @@ mod tests {
 
     fn sample(meta: serde_json::Value) -> Sample {
         Sample {
-            metadata: meta.as_object().unwrap().clone(),
+            metadata: meta.as_object().unwrap().clone().into(),
             ..Sample::default()
         }
     }

@@ -290,6 +290,7 @@ impl Manifest {
                 self.contract
             ));
         }
+        self.check_text()?;
         let needed = check_version("min_host", &self.min_host)?;
         let host = semver::Version::parse(HOST_VERSION).expect("the crate version is semver");
         if host < needed {
@@ -304,6 +305,53 @@ impl Manifest {
             }
         }
         self.cases().map(|_| ())
+    }
+}
+
+/// Longest free-text field (description, owner, goal) of a manifest.
+pub const MAX_MANIFEST_TEXT: usize = 1024;
+/// Most tags a manifest may list, and the longest tag.
+pub const MAX_MANIFEST_TAGS: (usize, usize) = (32, 64);
+
+impl Manifest {
+    /// A manifest is shown by `inspect`, `list` and `audit`: its text must be
+    /// bounded and carry no control characters (which could forge lines or
+    /// drive the terminal).
+    fn check_text(&self) -> Result<(), String> {
+        let field = |name: &str, value: &str, max: usize| {
+            if value.len() > max {
+                return Err(format!(
+                    "its manifest's {name} is {} bytes (at most {max})",
+                    value.len()
+                ));
+            }
+            if value.chars().any(crate::text::is_unsafe_char) {
+                return Err(format!(
+                    "its manifest's {name} holds control characters: {}",
+                    crate::text::inert(value, 80)
+                ));
+            }
+            Ok(())
+        };
+        field("description", &self.description, MAX_MANIFEST_TEXT)?;
+        field("owner", &self.owner, MAX_MANIFEST_TEXT)?;
+        field("goal", &self.goal, MAX_MANIFEST_TEXT)?;
+        let (most, longest) = MAX_MANIFEST_TAGS;
+        if self.tags.len() > most {
+            return Err(format!(
+                "its manifest lists {} tags (at most {most})",
+                self.tags.len()
+            ));
+        }
+        for tag in &self.tags {
+            field("tag", tag, longest)?;
+        }
+        for (name, value) in [("created", &self.created), ("review_by", &self.review_by)] {
+            if let Some(value) = value {
+                field(name, value, 64)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -380,7 +428,7 @@ pub fn read_embedded(wasm: &[u8]) -> Result<Option<Manifest>, PackageError> {
 /// has one (for defaults in `caliper.toml`; load errors are reported when
 /// the metric loads).
 pub fn read_embedded_file(path: &Path) -> Option<Manifest> {
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = crate::plugin::read_component_file(path).ok()?;
     read_embedded(&bytes).ok().flatten()
 }
 
@@ -486,6 +534,28 @@ mod tests {
                 .unwrap_err()
                 .contains("needs Caliper 99.0.0")
         );
+    }
+
+    #[test]
+    fn manifest_text_is_bounded_and_free_of_control_characters() {
+        let d = descriptor();
+        let mut m = build(&ManifestSource::default(), Path::new("m"), &d, "0.1.0").unwrap();
+        m.check(&d, "0.1.0").unwrap();
+        m.owner = "team\r\n2026-01-01 INFO forged".into();
+        assert!(
+            m.check(&d, "0.1.0")
+                .unwrap_err()
+                .contains("owner holds control")
+        );
+        m.owner = "team-a".into();
+        m.description = "\u{1b}[2J".into();
+        let err = m.check(&d, "0.1.0").unwrap_err();
+        assert!(err.contains("\\u{1b}") && !err.contains('\u{1b}'), "{err}");
+        m.description = "d".repeat(MAX_MANIFEST_TEXT + 1);
+        assert!(m.check(&d, "0.1.0").unwrap_err().contains("bytes"));
+        m.description = "fine".into();
+        m.tags = vec!["t".into(); 33];
+        assert!(m.check(&d, "0.1.0").unwrap_err().contains("33 tags"));
     }
 
     #[test]

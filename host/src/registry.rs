@@ -8,12 +8,20 @@
 //! builds and validates every changed metric off the request path (load,
 //! compile, instantiate, configure) and publishes a new snapshot only once;
 //! a metric that fails to rebuild keeps its previous version serving, and the
-//! failure is recorded on its [`MetricEntry`].
+//! failure is recorded on its [`MetricEntry`] — unless the previous version
+//! itself no longer passes the lock or the `[trust]` policy in force, in
+//! which case it is evicted (a stricter policy is never served around).
+//!
+//! Each [`LiveMetric`] owns a bounded pool: at most
+//! `serve.metric_concurrency` evaluations at once (each holds a slot, taken
+//! by the caller through [`LiveMetric::slots`]) and so at most that many
+//! live instances; idle instances older than
+//! `serve.idle_instance_timeout_ms` are dropped ([`LiveMetric::trim_idle`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use serde::Serialize;
@@ -25,12 +33,9 @@ use crate::instance::MetricInstance;
 use crate::load;
 use crate::metric::MetricSpec;
 use crate::outcome::Evaluation;
-use crate::plugin::Plugin;
 use crate::sample::{PreparedSample, Sample};
 use crate::sandbox::Limits;
-
-/// Most idle instances a metric keeps for reuse (more are dropped after use).
-const MAX_IDLE_INSTANCES: usize = 32;
+use crate::serve::admission::Budget;
 
 /// One version of a configured metric, ready to evaluate from any thread.
 pub struct LiveMetric {
@@ -40,7 +45,11 @@ pub struct LiveMetric {
     pub source: MetricConfig,
     /// When this version was built.
     pub loaded_at: SystemTime,
-    idle: Mutex<Vec<MetricInstance>>,
+    /// Idle live instances with the time they were returned, oldest first.
+    idle: Mutex<Vec<(MetricInstance, Instant)>>,
+    /// One unit per running evaluation; its capacity caps the instances.
+    slots: Arc<Budget>,
+    idle_timeout: Duration,
 }
 
 impl std::fmt::Debug for LiveMetric {
@@ -62,9 +71,22 @@ impl LiveMetric {
         self.source.failure_mode
     }
 
+    /// The metric's evaluation slots: a caller takes one before
+    /// [`LiveMetric::evaluate`] and holds it until that returns, which is
+    /// what bounds the concurrent evaluations and the live instances.
+    pub fn slots(&self) -> &Arc<Budget> {
+        &self.slots
+    }
+
     /// Scores the samples the metric's `when` filter admits (in order) on a
-    /// pooled instance; samples filtered out get no evaluation. Never fails.
-    pub fn evaluate(&self, samples: &[(&Sample, &PreparedSample)]) -> Vec<Evaluation> {
+    /// pooled instance, never past `deadline` (samples not started by then
+    /// are `timeout`s); samples filtered out get no evaluation. The caller
+    /// holds one of [`LiveMetric::slots`]. Never fails.
+    pub fn evaluate(
+        &self,
+        samples: &[(&Sample, &PreparedSample)],
+        deadline: Option<Instant>,
+    ) -> Vec<Evaluation> {
         let applicable: Vec<&PreparedSample> = samples
             .iter()
             .filter(|(s, _)| self.spec.when.matches(s))
@@ -76,7 +98,7 @@ impl LiveMetric {
         let mut instance = self.checkout();
         let mut out = Vec::with_capacity(applicable.len());
         for batch in applicable.chunks(self.spec.limits.batch_size.max(1)) {
-            out.extend(instance.evaluate_batch(batch));
+            out.extend(instance.evaluate_batch_until(batch, deadline));
         }
         self.checkin(instance);
         out
@@ -84,14 +106,43 @@ impl LiveMetric {
 
     fn checkout(&self) -> MetricInstance {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        idle.unwrap_or_else(|| MetricInstance::new(self.spec.clone()))
+        idle.map_or_else(|| MetricInstance::new(self.spec.clone()), |(i, _)| i)
     }
 
+    /// Returns an instance to the pool: only a live one, and never more
+    /// than the pool's cap.
     fn checkin(&self, instance: MetricInstance) {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < MAX_IDLE_INSTANCES {
-            idle.push(instance);
+        if !instance.is_live() {
+            return;
         }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if (idle.len() as u64) < self.slots.capacity() {
+            idle.push((instance, Instant::now()));
+            return;
+        }
+        drop(idle);
+        drop(instance);
+    }
+
+    /// Drops the idle instances unused for longer than the idle timeout
+    /// (outside the lock); returns how many stay idle.
+    pub fn trim_idle(&self) -> usize {
+        let now = Instant::now();
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let old = idle
+            .iter()
+            .take_while(|(_, at)| now.duration_since(*at) >= self.idle_timeout)
+            .count();
+        let expired: Vec<_> = idle.drain(..old).collect();
+        let left = idle.len();
+        drop(idle);
+        drop(expired);
+        left
+    }
+
+    /// Idle instances now.
+    pub fn idle_instances(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
 
@@ -172,6 +223,26 @@ pub struct MetricEntry {
     pub last_reload: ReloadRecord,
     source: MetricConfig,
     limits: Limits,
+}
+
+impl MetricEntry {
+    /// The configured stage (also when no version serves).
+    pub fn stage(&self) -> Stage {
+        self.source.stage()
+    }
+
+    /// The configured failure mode (also when no version serves).
+    pub fn failure_mode(&self) -> FailureMode {
+        self.source.failure_mode
+    }
+
+    /// Whether a request must be blocked because this metric cannot answer:
+    /// a gate at `fail_closed` with no version serving.
+    pub fn closed_and_down(&self) -> bool {
+        self.live.is_none()
+            && self.stage() == Stage::Gate
+            && self.failure_mode() == FailureMode::FailClosed
+    }
 }
 
 /// The metric set at one moment; immutable once published.
@@ -256,12 +327,12 @@ impl Registry {
         let runtime = Runtime::new(load::runtime_options(&config))?;
         let cache = cache.unwrap_or_else(|| load::compile_cache(&config));
         let started = Instant::now();
-        let mut plugins = HashMap::new();
+        let mut components = load::Components::new(&runtime, &cache);
         let mut metrics = Vec::new();
         let mut errors = Vec::new();
         for m in &config.metrics {
             let started = Instant::now();
-            match build(&runtime, &cache, &config, m, &mut plugins) {
+            match build(&config, m, &mut components) {
                 Ok(live) => metrics.push(entry(
                     m,
                     &config,
@@ -322,10 +393,14 @@ impl Registry {
         let mut config_reload = old.config_reload.clone();
         let lock_changed =
             self.locked && changed.contains(&crate::lockfile::path_for(&self.config_path));
+        // Whether a new config (or lock) is in force: a metric that does not
+        // serve is then tried again, as the new policy may admit it.
+        let mut config_changed = false;
         if changed.contains(&self.config_path) || lock_changed {
             let started = Instant::now();
             match self.reload_config() {
                 Ok(new) => {
+                    config_changed = true;
                     config = Arc::new(new);
                     config_reload = record(ReloadResult::Reloaded, None, None, started);
                 }
@@ -339,16 +414,18 @@ impl Registry {
             });
         }
 
-        let mut plugins = HashMap::new();
+        let mut components = load::Components::new(&self.runtime, &self.cache);
         let mut metrics = Vec::with_capacity(config.metrics.len());
         for m in &config.metrics {
             let name = m.instance_name();
             let prev = old.get(&name);
             let unaffected = prev.is_some_and(|p| {
                 p.source == *m
-                    && p.live
-                        .as_ref()
-                        .is_none_or(|l| load::admit(&l.spec.plugin, m, &config).is_ok())
+                    && (p.live.is_some() || !config_changed)
+                    && p.live.as_ref().is_none_or(|l| {
+                        let plugin = &l.spec.plugin;
+                        load::admit(&plugin.digest, &plugin.signatures, m, &config).is_ok()
+                    })
                     && p.limits == config.limits_for(m)
                     && !changed.contains(&m.path)
                     && !m.examples.as_ref().is_some_and(|e| changed.contains(e))
@@ -364,7 +441,7 @@ impl Registry {
                 let record = record(ReloadResult::Removed, None, error, started);
                 entry(m, &config, None, MetricStatus::Removed, record)
             } else {
-                match build(&self.runtime, &self.cache, &config, m, &mut plugins) {
+                match build(&config, m, &mut components) {
                     Ok(live) => {
                         let result = match previous {
                             Some(_) => ReloadResult::Reloaded,
@@ -374,19 +451,35 @@ impl Registry {
                         entry(m, &config, Some(live), MetricStatus::Serving, record)
                     }
                     Err(e) => {
-                        let digest = std::fs::read(&m.path)
-                            .ok()
-                            .map(|b| crate::plugin::digest_of(&b));
-                        let mut record = record(ReloadResult::Failed, None, Some(e), started);
+                        let digest = components.digest(&m.path);
+                        // The previous version keeps serving only if the
+                        // lock and the trust policy now in force still admit
+                        // it: a stricter policy evicts it.
+                        let refusal = previous.as_ref().and_then(|l| {
+                            let plugin = &l.spec.plugin;
+                            load::admit(&plugin.digest, &plugin.signatures, m, &config)
+                                .err()
+                                .map(|why| (plugin.digest.clone(), why))
+                        });
+                        let error = match &refusal {
+                            Some((old, why)) => format!(
+                                "{e}; the serving version {old} was evicted: it no longer \
+                                 passes the lock or [trust] policy in force ({why})"
+                            ),
+                            None => e,
+                        };
+                        let mut record = record(ReloadResult::Failed, None, Some(error), started);
                         record.digest = digest;
-                        let status = match previous {
-                            Some(_) => MetricStatus::Stale,
-                            None => MetricStatus::Failed,
+                        let keep = previous.is_some() && refusal.is_none();
+                        let status = if keep {
+                            MetricStatus::Stale
+                        } else {
+                            MetricStatus::Failed
                         };
                         // The previous version keeps serving, under its own
                         // config (the new one was not proven to work).
-                        let mut e = match (prev, previous) {
-                            (Some(p), Some(_)) => p.clone(),
+                        let mut e = match (prev, keep) {
+                            (Some(p), true) => p.clone(),
                             _ => entry(m, &config, None, status, record.clone()),
                         };
                         e.status = status;
@@ -403,10 +496,20 @@ impl Registry {
         }
         for e in &events {
             let what = e.metric.as_deref().unwrap_or("config");
+            let serving = match &e.metric {
+                Some(name) => metrics.iter().any(|m| m.name == *name && m.live.is_some()),
+                None => true,
+            };
             match &e.record.error {
+                Some(error) if e.record.result == ReloadResult::Failed && serving => {
+                    tracing::error!(
+                        metric = what,
+                        "reload refused, previous version keeps serving: {error}"
+                    )
+                }
                 Some(error) if e.record.result == ReloadResult::Failed => tracing::error!(
                     metric = what,
-                    "reload refused, previous version keeps serving: {error}"
+                    "reload refused, no version of the metric serves: {error}"
                 ),
                 _ => tracing::info!(
                     metric = what,
@@ -449,25 +552,15 @@ fn read_config(config_path: &Path, locked: bool) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Loads, instantiates and configures one metric and runs its examples; the
-/// started instance goes into the pool so the first request does not pay
-/// for it.
+/// Admits (lock and trust, on the raw bytes), loads, instantiates and
+/// configures one metric and runs its examples; the started instance goes
+/// into the pool so the first request does not pay for it.
 fn build(
-    runtime: &Arc<Runtime>,
-    cache: &CompileCache,
     config: &Config,
     m: &MetricConfig,
-    plugins: &mut HashMap<PathBuf, Result<Arc<Plugin>, String>>,
+    components: &mut load::Components,
 ) -> Result<Arc<LiveMetric>, String> {
-    let plugin = plugins
-        .entry(m.path.clone())
-        .or_insert_with(|| {
-            Plugin::load(runtime, cache, &m.path)
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        })
-        .clone()?;
-    load::admit(&plugin, m, config)?;
+    let plugin = components.admitted(m, config).map_err(|e| e.to_string())?;
     let spec = Arc::new(MetricSpec {
         name: m.instance_name(),
         plugin,
@@ -478,11 +571,14 @@ fn build(
         failure_log: Default::default(),
     });
     let instance = load::validate(&spec, m)?;
+    let serve = &config.serve;
     Ok(Arc::new(LiveMetric {
         spec,
         source: m.clone(),
         loaded_at: SystemTime::now(),
-        idle: Mutex::new(vec![instance]),
+        idle: Mutex::new(vec![(instance, Instant::now())]),
+        slots: Budget::new(serve.per_metric_concurrency() as u64),
+        idle_timeout: Duration::from_millis(serve.idle_instance_timeout_ms),
     }))
 }
 

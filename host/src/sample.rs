@@ -1,7 +1,16 @@
 //! Caliper's own sample type (what a dataset line becomes) and its
 //! conversion into the form the contract passes to metrics.
+//!
+//! The parts of a sample that the samples of one expanded conversation
+//! (`expand_turns`) have in common are shared, not copied: the history is a
+//! prefix of one [`Shared`] message list, context, metadata, input and
+//! expected answer are reference-counted. Expanding a conversation of n
+//! turns therefore costs O(n) memory, not O(n²).
 
-use serde::{Deserialize, Serialize};
+use std::ops::Deref;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::bindings::wit;
@@ -16,6 +25,165 @@ pub struct Message {
     pub content: String,
 }
 
+/// A prefix of a reference-counted list: cloning it, or taking a shorter
+/// prefix of it, copies no element. Reads as a slice.
+pub struct Shared<T> {
+    all: Arc<[T]>,
+    len: usize,
+}
+
+impl<T> Shared<T> {
+    /// The first `len` elements of `all` (all of them if `len` is larger).
+    pub fn prefix(all: &Arc<[T]>, len: usize) -> Self {
+        Shared {
+            all: all.clone(),
+            len: len.min(all.len()),
+        }
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared {
+            all: self.all.clone(),
+            len: self.len,
+        }
+    }
+}
+
+impl<T> Default for Shared<T> {
+    fn default() -> Self {
+        Shared {
+            all: Arc::from(Vec::new()),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Deref for Shared<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.all[..self.len]
+    }
+}
+
+impl<T> From<Vec<T>> for Shared<T> {
+    fn from(items: Vec<T>) -> Self {
+        let len = items.len();
+        Shared {
+            all: items.into(),
+            len,
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: PartialEq> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: PartialEq> PartialEq<Vec<T>> for Shared<T> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        **self == other[..]
+    }
+}
+
+impl<T: Serialize> Serialize for Shared<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Shared<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<T>::deserialize(d).map(Shared::from)
+    }
+}
+
+/// Reference-counted text: cloning it copies no byte. Reads as a `str`.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Text(Arc<str>);
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Text(s.into())
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Text(s.into())
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Text::from)
+    }
+}
+
+/// A sample's metadata (shared between the turns of one conversation).
+pub type Metadata = Arc<Map<String, Value>>;
+
+fn no_metadata(m: &Metadata) -> bool {
+    m.is_empty()
+}
+
 /// One recorded LLM interaction: the unit every metric scores. This is also
 /// the JSON shape of a dataset line in Caliper's native format.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -24,21 +192,21 @@ pub struct Sample {
     /// Stable identifier (the dataset's, or `<file>:<line>` when absent).
     pub id: String,
     /// The user input.
-    pub input: String,
+    pub input: Text,
     /// The model output being scored.
     pub output: String,
     /// The conversation before `output`, oldest first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub messages: Vec<Message>,
+    #[serde(skip_serializing_if = "Shared::is_empty")]
+    pub messages: Shared<Message>,
     /// Retrieved context passages.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub context: Vec<String>,
+    #[serde(skip_serializing_if = "Shared::is_empty")]
+    pub context: Shared<String>,
     /// A reference answer.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
+    pub expected: Option<Text>,
     /// Metadata: model, latency_ms, tokens, cost, lang, customer, ...
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub metadata: Map<String, Value>,
+    #[serde(skip_serializing_if = "no_metadata")]
+    pub metadata: Metadata,
 }
 
 impl Sample {
@@ -47,7 +215,7 @@ impl Sample {
     pub fn prepare(&self) -> PreparedSample {
         PreparedSample(wit::Sample {
             id: self.id.clone(),
-            input: self.input.clone(),
+            input: self.input.to_string(),
             output: self.output.clone(),
             messages: self
                 .messages
@@ -57,8 +225,8 @@ impl Sample {
                     content: m.content.clone(),
                 })
                 .collect(),
-            context: self.context.clone(),
-            expected: self.expected.clone(),
+            context: self.context.to_vec(),
+            expected: self.expected.as_deref().map(str::to_owned),
             metadata: self
                 .metadata
                 .iter()

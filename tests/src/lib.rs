@@ -153,11 +153,16 @@ impl Scratch {
     }
 
     /// A `caliper` command running in this directory, with a shared compile
-    /// cache so components compile once per test run.
+    /// cache so components compile once per test run (and its own cache
+    /// key, not the user's).
     pub fn caliper(&self) -> Command {
         let mut cmd = Command::new(caliper_bin());
         cmd.current_dir(self.path())
             .env("CALIPER_CACHE_DIR", shared_cache_dir())
+            .env(
+                "CALIPER_CACHE_KEY_FILE",
+                shared_cache_dir().with_file_name("cache.key"),
+            )
             .env_remove("RUST_LOG");
         cmd
     }
@@ -375,6 +380,11 @@ impl Server {
             .find(|m| m["metric"] == name)
             .unwrap_or_else(|| panic!("{name} not in {list}"))
             .clone()
+    }
+
+    /// The server's process id (for /proc/<pid>/status).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// What the server logged so far.

@@ -531,3 +531,188 @@ fn config_json_passes_a_null_that_toml_cannot_write() {
         run.stderr()
     );
 }
+
+/// Runs `caliper ARGS` in `s` and returns it with its peak RSS in KiB: GNU
+/// time's `Maximum resident set size` where /usr/bin/time exists, else the
+/// highest `VmHWM` seen in /proc while it runs.
+fn with_peak_rss(s: &Scratch, args: &[&str]) -> (caliper_tests::Run, u64) {
+    let base = s.caliper();
+    let time = std::path::Path::new("/usr/bin/time");
+    let mut cmd = if time.exists() {
+        let mut cmd = std::process::Command::new(time);
+        cmd.arg("-v").arg(base.get_program());
+        cmd
+    } else {
+        std::process::Command::new(base.get_program())
+    };
+    cmd.current_dir(s.path()).args(args).env_remove("RUST_LOG");
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    if time.exists() {
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let rss = stderr
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Maximum resident set size (kbytes): ")
+            })
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no RSS in: {stderr}"));
+        return (caliper_tests::Run(out), rss);
+    }
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let watcher = {
+        let peak = peak.clone();
+        std::thread::spawn(move || {
+            while let Ok(text) = std::fs::read_to_string(&status) {
+                let hwm = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                    .unwrap_or(0);
+                peak.fetch_max(hwm, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        })
+    };
+    let out = child.wait_with_output().unwrap();
+    let _ = watcher.join();
+    (
+        caliper_tests::Run(out),
+        peak.load(std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
+#[test]
+fn a_line_past_the_cap_is_reported_skipped_in_bounded_memory_and_the_next_line_scored() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &length_config("[input]\nmax_invalid_records = 1", ""),
+    );
+    let good = |id: &str| json!({"id": id, "output": "fine words"}).to_string();
+    s.write(
+        "small.jsonl",
+        &format!("{}\n{}\n{}\n", good("a"), good("b"), good("c")),
+    );
+    // 20 MiB on one line, past the 16 MiB default cap.
+    let long = format!(
+        "{{\"id\": \"long\", \"output\": \"{}\"}}",
+        "x ".repeat(10 << 20)
+    );
+    s.write(
+        "data.jsonl",
+        &format!("{}\n{long}\n{}\n", good("a"), good("c")),
+    );
+    let (_, baseline) = with_peak_rss(&s, &["run", "small.jsonl", "--no-history"]);
+    let (run, peak) = with_peak_rss(
+        &s,
+        &["run", "data.jsonl", "-o", "out.jsonl", "--no-history"],
+    );
+    let run = run.expect_code(0);
+    let out = run.stdout();
+    assert!(
+        out.contains("data.jsonl:2: line longer than 16777216 bytes"),
+        "{out}"
+    );
+    let ids: Vec<Value> = s
+        .results("out.jsonl")
+        .iter()
+        .map(|r| r["sample_id"].clone())
+        .collect();
+    assert_eq!(ids, [json!("a"), json!("c")]);
+    // Holding the line whole (and parsing, mapping and passing it on) costs
+    // several copies of 20 MiB; skipping it costs at most the cap's buffer.
+    let extra_mib = peak.saturating_sub(baseline) / 1024;
+    assert!(
+        extra_mib < 40,
+        "peak RSS {peak} KiB vs {baseline} KiB for a small dataset (+{extra_mib} MiB)"
+    );
+}
+
+#[test]
+fn a_csv_record_past_the_configured_cap_is_skipped_with_its_line() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &length_config(
+            "[input]\nmax_line_bytes = 1000\nmax_invalid_records = 1\noutput = \"/response\"",
+            "",
+        ),
+    );
+    let cell = "many words\n".repeat(200);
+    s.write(
+        "data.csv",
+        &format!("id,response\na,short answer\nlong,\"{cell}\"\nc,\"two\nlines\"\n"),
+    );
+    let run = s
+        .run(&["run", "data.csv", "-o", "out.jsonl", "--no-history"])
+        .expect_code(0);
+    assert!(
+        run.stdout()
+            .contains("data.csv:3: line longer than 1000 bytes"),
+        "{}",
+        run.stdout()
+    );
+    let got: Vec<(String, String)> = s
+        .results("out.jsonl")
+        .iter()
+        .map(|r| {
+            (
+                r["sample_id"].as_str().unwrap().to_owned(),
+                r["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("a".into(), "pass".into()), ("c".into(), "pass".into())]
+    );
+}
+
+#[test]
+fn serve_counts_max_samples_per_request_after_expanding_turns() {
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &length_config(
+            "[input]\nexpand_turns = true\n\n[serve]\nmax_samples_per_request = 5",
+            "",
+        ),
+    );
+    let conversation = |turns: usize| {
+        let messages: Vec<Value> = (0..turns)
+            .flat_map(|i| {
+                [
+                    json!({"role": "user", "content": format!("question {i}")}),
+                    json!({"role": "assistant", "content": format!("answer {i}")}),
+                ]
+            })
+            .collect();
+        json!({"sample": {"id": "chat", "messages": messages}}).to_string()
+    };
+    let server = caliper_tests::Server::start(&s, &[]);
+    let r = server.post("/v1/evaluate", &conversation(5));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["results"].as_array().unwrap().len(), 5);
+    // One record, but 1,000 samples once expanded.
+    let r = server.post("/v1/evaluate", &conversation(1000));
+    assert_eq!(r.status, 413, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "too_many_samples", "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("at least 1000 samples; the limit is 5"),
+        "{message}"
+    );
+}

@@ -4,17 +4,23 @@
 
 mod audit;
 mod c_sdk;
+mod cache;
 mod cli;
 mod compare;
+mod configmap;
 mod conformance;
+mod containment;
 mod dataset;
+mod files;
 mod hostile;
 mod js;
 mod lifecycle;
 mod oci;
 mod package;
+mod plugin_inputs;
 mod python;
 mod scaffold;
 mod serve;
+mod serve_limits;
 mod standard_metrics;
 mod trust;

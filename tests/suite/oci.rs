@@ -2,7 +2,10 @@
 //! `docker-registry`, started per test): `caliper publish`, `caliper pull`
 //! by tag and by digest, `oci://` metrics in caliper.toml, the Wasm OCI
 //! artifact layout, tampered content, missing tags and repositories, and
-//! credentials from a Docker config that never show up in the output.
+//! credentials from a Docker config that never show up in the output. A
+//! small fake registry (a thread on loopback) plays the hostile or curious
+//! registry: oversized manifests and blobs, and which requests carried
+//! credentials.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,13 +43,27 @@ fn base64(text: &str) -> String {
 /// compile cache.
 struct Machine {
     scratch: Scratch,
+    /// `CALIPER_PLAIN_HTTP_AUTH`: registries credentials may go to over
+    /// plain HTTP (the test registries are all on loopback, over HTTP).
+    plain_http_auth: Option<String>,
 }
 
 impl Machine {
     fn new() -> Self {
         let scratch = Scratch::new();
         std::fs::create_dir_all(scratch.path().join("docker")).unwrap();
-        Machine { scratch }
+        Machine {
+            scratch,
+            plain_http_auth: None,
+        }
+    }
+
+    /// A machine that allows credentials over plain HTTP to `host`.
+    fn sending_credentials_over_http_to(host: &str) -> Self {
+        Machine {
+            plain_http_auth: Some(host.to_owned()),
+            ..Machine::new()
+        }
     }
 
     fn store(&self) -> PathBuf {
@@ -59,10 +76,13 @@ impl Machine {
             .env("DOCKER_CONFIG", self.scratch.path().join("docker"))
             .env_remove("CALIPER_REGISTRY_USER")
             .env_remove("CALIPER_REGISTRY_PASSWORD")
+            .env_remove("CALIPER_REGISTRY_HOST")
             .env_remove("CALIPER_INSECURE_REGISTRIES")
-            .arg("--cache-dir")
-            .arg(shared_cache_dir())
-            .args(args);
+            .env_remove("CALIPER_PLAIN_HTTP_AUTH");
+        if let Some(hosts) = &self.plain_http_auth {
+            cmd.env("CALIPER_PLAIN_HTTP_AUTH", hosts);
+        }
+        cmd.arg("--cache-dir").arg(shared_cache_dir()).args(args);
         cmd
     }
 
@@ -426,7 +446,7 @@ fn credentials_come_from_the_docker_config_and_never_show() {
     let registry = Registry::with_password("ci-bot", PASSWORD);
     let component = keyword();
     let reference = registry.reference("metrics/keyword:1.0.0");
-    let m = Machine::new();
+    let m = Machine::sending_credentials_over_http_to(&registry.host);
 
     let run = m
         .run(&["publish", component.to_str().unwrap(), &reference])
@@ -446,7 +466,7 @@ fn credentials_come_from_the_docker_config_and_never_show() {
     let published = m
         .run(&["-vvv", "publish", component.to_str().unwrap(), &reference])
         .expect_code(0);
-    let pulled = Machine::new();
+    let pulled = Machine::sending_credentials_over_http_to(&registry.host);
     pulled.docker_login(&registry.host, "ci-bot", PASSWORD);
     let pull = pulled.run(&["-vvv", "pull", &reference]).expect_code(0);
     let encoded = base64(&format!("ci-bot:{PASSWORD}"));
@@ -458,11 +478,265 @@ fn credentials_come_from_the_docker_config_and_never_show() {
         assert!(!all.contains(&encoded), "the encoded password leaked");
     }
 
-    // The environment works too, and wins over the Docker config.
-    let env = Machine::new();
+    // The environment works too, for the registry it names, and wins over
+    // the Docker config.
+    let env = Machine::sending_credentials_over_http_to(&registry.host);
     env.docker_login(&registry.host, "ci-bot", "wrong-password");
     let mut cmd = env.command(&["pull", &reference]);
     cmd.env("CALIPER_REGISTRY_USER", "ci-bot")
-        .env("CALIPER_REGISTRY_PASSWORD", PASSWORD);
+        .env("CALIPER_REGISTRY_PASSWORD", PASSWORD)
+        .env("CALIPER_REGISTRY_HOST", &registry.host);
     Run(cmd.output().unwrap()).expect_code(0);
+}
+
+/// A fake registry on loopback: serves one manifest and one blob (whatever
+/// bytes it is given, whatever the manifest declares), optionally asks for
+/// Basic auth, and records every request with its Authorization header.
+struct FakeRegistry {
+    host: String,
+    requests: Requests,
+}
+
+/// Every request a [`FakeRegistry`] saw: its path and Authorization header.
+type Requests = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>;
+
+impl FakeRegistry {
+    /// `manifest` is `None` for a valid one naming `blob` with `declared`
+    /// size; `Some(bytes)` is sent as it is, without a Content-Length
+    /// (delimited by closing the connection, so only a streaming cap helps).
+    fn start(
+        blob: Vec<u8>,
+        declared: usize,
+        manifest: Option<Vec<u8>>,
+        require_auth: bool,
+    ) -> (FakeRegistry, String) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let config = br#"{"architecture":"wasm","os":"wasip2"}"#.to_vec();
+        let layer_digest = sha256(&blob[..declared.min(blob.len())]);
+        let valid = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.wasm.config.v0+json",
+                       "digest": sha256(&config), "size": config.len()},
+            "layers": [{"mediaType": "application/wasm", "digest": layer_digest,
+                        "size": declared}]
+        })
+        .to_string()
+        .into_bytes();
+        let (manifest, delimited_by_close) = match manifest {
+            Some(m) => (m, true),
+            None => (valid, false),
+        };
+        let requests: Requests = Default::default();
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut auth = None;
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = header.split_once(':')
+                        && name.eq_ignore_ascii_case("authorization")
+                    {
+                        auth = Some(value.trim().to_owned());
+                    }
+                }
+                let path = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("")
+                    .to_owned();
+                seen.lock().unwrap().push((path.clone(), auth.clone()));
+                let respond = |stream: &mut std::net::TcpStream,
+                               status: &str,
+                               headers: &str,
+                               body: &[u8],
+                               length: bool| {
+                    let length = if length {
+                        format!("Content-Length: {}\r\n", body.len())
+                    } else {
+                        String::new()
+                    };
+                    let head =
+                        format!("HTTP/1.1 {status}\r\n{headers}{length}Connection: close\r\n\r\n");
+                    let _ = stream.write_all(head.as_bytes());
+                    let _ = stream.write_all(body);
+                };
+                if require_auth && auth.is_none() {
+                    respond(
+                        &mut stream,
+                        "401 Unauthorized",
+                        "WWW-Authenticate: Basic realm=\"fake\"\r\nContent-Type: application/json\r\n",
+                        br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+                        true,
+                    );
+                } else if path == "/v2/" {
+                    respond(&mut stream, "200 OK", "", b"{}", true);
+                } else if path.contains("/manifests/") {
+                    let headers = format!(
+                        "Content-Type: application/vnd.oci.image.manifest.v1+json\r\nDocker-Content-Digest: {}\r\n",
+                        sha256(&manifest)
+                    );
+                    respond(
+                        &mut stream,
+                        "200 OK",
+                        &headers,
+                        &manifest,
+                        !delimited_by_close,
+                    );
+                } else if path.contains("/blobs/") {
+                    respond(&mut stream, "200 OK", "", &blob, true);
+                } else {
+                    respond(&mut stream, "404 Not Found", "", b"", true);
+                }
+                let _ = stream.flush();
+            }
+        });
+        let reference = format!("oci://{host}/metrics/keyword:1.0.0");
+        (FakeRegistry { host, requests }, reference)
+    }
+
+    /// The Authorization headers the registry saw.
+    fn authorizations(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(_, auth)| auth.clone())
+            .collect()
+    }
+}
+
+/// Nothing in the store: no component was written.
+fn store_components(m: &Machine) -> usize {
+    fn count(dir: &Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        count(&p)
+                    } else {
+                        usize::from(p.extension().is_some_and(|x| x == "wasm"))
+                    }
+                })
+                .sum()
+        })
+    }
+    count(&m.store())
+}
+
+#[test]
+fn a_blob_is_cut_at_its_declared_size_and_a_manifest_at_its_cap() {
+    let bytes = std::fs::read(keyword()).unwrap();
+    // The registry declares the real size and digest but streams 2 MiB more.
+    let mut padded = bytes.clone();
+    padded.extend(std::iter::repeat_n(0u8, 2 << 20));
+    let (registry, reference) = FakeRegistry::start(padded, bytes.len(), None, false);
+    let m = Machine::new();
+    let err = m.run(&["pull", &reference]).expect_code(2).stderr();
+    assert!(
+        err.contains(&format!(
+            "registry {} sent more than {} bytes",
+            registry.host,
+            bytes.len()
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&sha256(&bytes)), "names the digest: {err}");
+    assert_eq!(store_components(&m), 0);
+
+    // The same registry, honest this time: the pull works.
+    let (_honest, reference) = FakeRegistry::start(bytes.clone(), bytes.len(), None, false);
+    let pulled = m.json(&["pull", &reference]);
+    assert_eq!(pulled["component_digest"], sha256(&bytes));
+
+    // A manifest of 5 MiB, sent without a Content-Length: cut at 4 MiB.
+    let huge = format!(
+        "{{\"schemaVersion\":2,\"pad\":\"{}\"}}",
+        "x".repeat(5 << 20)
+    );
+    let (registry, reference) =
+        FakeRegistry::start(bytes.clone(), bytes.len(), Some(huge.into_bytes()), false);
+    let m = Machine::new();
+    let err = m.run(&["pull", &reference]).expect_code(2).stderr();
+    assert!(
+        err.contains(&format!(
+            "registry {} sent more than 4194304 bytes for the manifest",
+            registry.host
+        )),
+        "{err}"
+    );
+    assert_eq!(store_components(&m), 0);
+}
+
+#[test]
+fn credentials_go_only_to_their_registry_and_never_over_plain_http_unless_asked() {
+    const PASSWORD: &str = "s3cr3t-for-one-registry";
+    let bytes = std::fs::read(keyword()).unwrap();
+    let encoded = format!("Basic {}", base64(&format!("ci-bot:{PASSWORD}")));
+
+    // A Docker login for this (plain-HTTP) registry: withheld, and said so.
+    let (registry, reference) = FakeRegistry::start(bytes.clone(), bytes.len(), None, true);
+    let m = Machine::new();
+    m.docker_login(&registry.host, "ci-bot", PASSWORD);
+    let err = m.run(&["pull", &reference]).expect_code(2).stderr();
+    assert!(err.contains("but not sent"), "{err}");
+    assert!(err.contains("CALIPER_PLAIN_HTTP_AUTH"), "{err}");
+    assert!(
+        registry.authorizations().is_empty(),
+        "{:?}",
+        registry.authorizations()
+    );
+
+    // Asked for: sent, and the pull works.
+    let m = Machine::sending_credentials_over_http_to(&registry.host);
+    m.docker_login(&registry.host, "ci-bot", PASSWORD);
+    m.json(&["pull", &reference]);
+    assert!(registry.authorizations().contains(&encoded));
+
+    // The environment's credentials, for another registry: never sent here.
+    let (registry, reference) = FakeRegistry::start(bytes.clone(), bytes.len(), None, true);
+    let env_pull = |host: Option<&str>| {
+        let m = Machine::sending_credentials_over_http_to(&registry.host);
+        let mut cmd = m.command(&["pull", &reference]);
+        cmd.env("CALIPER_REGISTRY_USER", "ci-bot")
+            .env("CALIPER_REGISTRY_PASSWORD", PASSWORD);
+        if let Some(host) = host {
+            cmd.env("CALIPER_REGISTRY_HOST", host);
+        }
+        Run(cmd.output().unwrap())
+    };
+    let run = env_pull(Some("registry.example.com")).expect_code(2);
+    assert!(
+        run.stderr().contains("no credentials found"),
+        "{}",
+        run.stderr()
+    );
+    let run = env_pull(None).expect_code(2);
+    assert!(
+        run.stderr().contains("set CALIPER_REGISTRY_HOST"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        registry.authorizations().is_empty(),
+        "{:?}",
+        registry.authorizations()
+    );
+    assert!(!run.stderr().contains(PASSWORD));
+    // For this registry: sent.
+    env_pull(Some(&registry.host)).expect_code(0);
+    assert!(registry.authorizations().contains(&encoded));
 }

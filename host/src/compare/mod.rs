@@ -339,7 +339,7 @@ pub fn sample_texts(
             out.insert(
                 s.id.clone(),
                 SampleText {
-                    input: s.input,
+                    input: s.input.to_string(),
                     output: s.output,
                     segment,
                 },

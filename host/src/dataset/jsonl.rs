@@ -1,27 +1,30 @@
-//! JSON Lines reader: one JSON object per line; blank lines are ignored.
+//! JSON Lines reader: one JSON object per line; blank lines are ignored; a
+//! line longer than the cap (`[input] max_line_bytes`) is a bad record,
+//! skipped without being held in memory.
 
 use std::io::BufRead;
 
+use super::lines::{LineBoundary, Piece, Splitter, too_long_message};
 use super::mapping::Mapper;
 use super::{Record, RecordError};
 
 /// Streams records from a JSONL source.
 pub struct JsonlRecords<R> {
-    reader: R,
+    lines: Splitter<R, LineBoundary>,
     mapper: Mapper,
-    line: u64,
+    max: usize,
     buf: Vec<u8>,
     /// Set after an I/O error: the source cannot be read any further.
     broken: bool,
 }
 
 impl<R: BufRead> JsonlRecords<R> {
-    /// A reader over `reader`.
-    pub fn new(reader: R, mapper: Mapper) -> Self {
+    /// A reader over `reader`; lines longer than `max` bytes are errors.
+    pub fn new(reader: R, mapper: Mapper, max: usize) -> Self {
         JsonlRecords {
-            reader,
+            lines: Splitter::new(reader, LineBoundary, max),
             mapper,
-            line: 0,
+            max,
             buf: Vec::new(),
             broken: false,
         }
@@ -43,21 +46,22 @@ impl<R: BufRead> Iterator for JsonlRecords<R> {
             if self.broken {
                 return None;
             }
-            self.buf.clear();
-            self.line += 1;
-            let line = self.line;
             // Bytes, not `read_line`: a line that is not UTF-8 is consumed
             // whole and reported, and the next line is read normally.
-            match self.reader.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => {
+            let line = match self.lines.next(&mut self.buf) {
+                Ok(Piece::Eof) => return None,
+                Ok(Piece::Record { line }) => line,
+                Ok(Piece::TooLong { line, .. }) => {
+                    let message = too_long_message(self.max);
+                    return Some(self.bad(line, self.mapper.error(line, message)));
+                }
+                Err((line, e)) => {
                     // The source itself failed: report it here and stop,
                     // rather than retrying a broken stream forever.
                     self.broken = true;
                     return Some(self.bad(line, self.mapper.read_error(line, &e)));
                 }
-            }
+            };
             let text = match std::str::from_utf8(&self.buf) {
                 Ok(text) => text.trim(),
                 Err(e) => {
@@ -85,6 +89,7 @@ mod tests {
         JsonlRecords::new(
             input,
             Mapper::new(std::path::Path::new("data.jsonl"), Default::default()),
+            super::super::MAX_LINE_BYTES,
         )
         .map(|r| {
             let result = match r.samples {
@@ -127,10 +132,29 @@ mod tests {
     }
 
     #[test]
+    fn a_line_past_the_cap_is_an_error_with_file_and_line_and_the_next_line_is_read() {
+        let long = format!("{{\"id\":\"long\",\"output\":\"{}\"}}", "x".repeat(5000));
+        let input = format!(
+            "{{\"id\":\"a\",\"output\":\"x\"}}\n{long}\n{{\"id\":\"c\",\"output\":\"x\"}}\n"
+        );
+        // A small BufReader: the long line arrives in many pieces.
+        let source = std::io::BufReader::with_capacity(64, input.as_bytes());
+        let mapper = Mapper::new(std::path::Path::new("data.jsonl"), Default::default());
+        let records: Vec<Record> = JsonlRecords::new(source, mapper, 1000).collect();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0].samples.as_ref().unwrap()[0].id, "a");
+        let err = records[1].samples.as_ref().unwrap_err();
+        assert_eq!(err.to_string(), "data.jsonl:2: line longer than 1000 bytes");
+        assert!(!err.unreadable, "a bad record, not a broken source");
+        assert_eq!(records[2].line, 3);
+        assert_eq!(records[2].samples.as_ref().unwrap()[0].id, "c");
+    }
+
+    #[test]
     fn an_io_error_is_reported_once_as_unreadable_and_ends_the_stream() {
         let source = std::io::BufReader::new(FailingSource(b"{\"output\":\"x\"}\n"));
         let mapper = Mapper::new(std::path::Path::new("data.jsonl"), Default::default());
-        let records: Vec<Record> = JsonlRecords::new(source, mapper).collect();
+        let records: Vec<Record> = JsonlRecords::new(source, mapper, 1024).collect();
         assert_eq!(records.len(), 2);
         assert!(records[0].samples.is_ok());
         let err = records[1].samples.as_ref().unwrap_err();

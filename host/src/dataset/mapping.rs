@@ -1,13 +1,25 @@
 //! From a JSON record to samples: field mapping by JSON pointer, OpenAI-style
 //! `messages` conversations, and per-turn expansion.
+//!
+//! Per-turn expansion copies nothing per turn: the samples of one
+//! conversation share its message list (each sees a prefix), its context,
+//! metadata and expected answer, and each user message is shared by the
+//! turns it precedes (see [`crate::sample`]). [`Mapper::map_bounded`] maps a
+//! batch of records and stops as soon as the *expanded* samples exceed a
+//! limit (what `caliper serve` uses for `max_samples_per_request`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::RecordError;
-use crate::sample::{Message, Sample};
+use crate::sample::{Message, Sample, Shared, Text};
+
+/// Longest sample id, in bytes: an id is copied into every evaluation of
+/// the sample (and, with `expand_turns`, into every turn's id).
+pub const MAX_ID_BYTES: usize = 4096;
 
 /// Dataset file format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +76,9 @@ pub struct InputMapping {
     pub expand_turns: bool,
     /// Bad records tolerated before the run fails (exit code 1).
     pub max_invalid_records: u64,
+    /// Longest JSONL line (or CSV record) read, in bytes; a longer one is a
+    /// bad record, skipped without being held in memory.
+    pub max_line_bytes: usize,
 }
 
 impl Default for InputMapping {
@@ -80,6 +95,7 @@ impl Default for InputMapping {
             extra_fields_as_metadata: true,
             expand_turns: false,
             max_invalid_records: 0,
+            max_line_bytes: super::MAX_LINE_BYTES,
         }
     }
 }
@@ -162,14 +178,21 @@ impl Mapper {
             }
         };
         let id = text(&m.id, "id")?.unwrap_or_else(|| format!("{}:{line}", self.stem));
-        let input = text(&m.input, "input")?;
+        if id.len() > MAX_ID_BYTES {
+            // Ids are copied into every result (and every turn's id).
+            return Err(err(format!(
+                "field `id` ({}) is longer than {MAX_ID_BYTES} bytes",
+                m.id
+            )));
+        }
+        let input = text(&m.input, "input")?.map(Text::from);
         let output = text(&m.output, "output")?;
-        let expected = text(&m.expected, "expected")?;
+        let expected = text(&m.expected, "expected")?.map(Text::from);
         let messages = match record.pointer(&m.messages) {
             None | Some(Value::Null) => Vec::new(),
             Some(v) => parse_messages(v).map_err(|e| err(format!("field `messages`: {e}")))?,
         };
-        let context = match record.pointer(&m.context) {
+        let context: Vec<String> = match record.pointer(&m.context) {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(items)) => items
@@ -223,11 +246,12 @@ impl Mapper {
             id,
             input: input.clone().unwrap_or_default(),
             output: String::new(),
-            messages: Vec::new(),
-            context,
+            messages: Shared::default(),
+            context: context.into(),
             expected,
-            metadata,
+            metadata: Arc::new(metadata),
         };
+        let messages: Arc<[Message]> = messages.into();
 
         if m.expand_turns {
             if messages.is_empty() {
@@ -235,22 +259,33 @@ impl Mapper {
                     "expand_turns is on but the record has no `messages`".into()
                 ));
             }
-            let samples: Vec<Sample> = messages
-                .iter()
-                .enumerate()
-                .filter(|(_, msg)| msg.role == "assistant")
-                .enumerate()
-                .map(|(turn, (at, msg))| {
-                    let before = &messages[..at];
-                    Sample {
-                        id: format!("{}#{}", base.id, turn + 1),
-                        input: last_user(before).unwrap_or_default(),
-                        output: msg.content.clone(),
-                        messages: before.to_vec(),
-                        ..base.clone()
+            let mut samples = Vec::new();
+            // The latest user message, shared by every turn it precedes.
+            let mut last_user: Option<(usize, Text)> = None;
+            for (at, msg) in messages.iter().enumerate() {
+                match msg.role.as_str() {
+                    "user" => last_user = Some((at, Text::default())),
+                    "assistant" => {
+                        let input = match &mut last_user {
+                            Some((user, text)) => {
+                                if text.is_empty() && !messages[*user].content.is_empty() {
+                                    *text = messages[*user].content.as_str().into();
+                                }
+                                text.clone()
+                            }
+                            None => Text::default(),
+                        };
+                        samples.push(Sample {
+                            id: format!("{}#{}", base.id, samples.len() + 1),
+                            input,
+                            output: msg.content.clone(),
+                            messages: Shared::prefix(&messages, at),
+                            ..base.clone()
+                        });
                     }
-                })
-                .collect();
+                    _ => {}
+                }
+            }
             if samples.is_empty() {
                 return Err(err("conversation has no assistant turn to score".into()));
             }
@@ -261,7 +296,7 @@ impl Mapper {
         match output {
             Some(output) => {
                 sample.output = output;
-                sample.messages = messages;
+                sample.messages = Shared::prefix(&messages, messages.len());
             }
             None => {
                 // OpenAI-style: the last assistant turn is the output.
@@ -272,7 +307,7 @@ impl Mapper {
                     )));
                 };
                 sample.output = messages[at].content.clone();
-                sample.messages = messages[..at].to_vec();
+                sample.messages = Shared::prefix(&messages, at);
             }
         }
         if input.is_none() {
@@ -280,14 +315,61 @@ impl Mapper {
         }
         Ok(vec![sample])
     }
+
+    /// Maps a batch of records (numbered from 1) into their samples, in
+    /// order, with at most `limit` samples *after* per-turn expansion:
+    /// mapping stops at the first record that would pass the limit, so an
+    /// oversized batch costs no more than `limit` samples. The first bad
+    /// record is an error naming its index.
+    pub fn map_bounded(
+        &self,
+        records: impl IntoIterator<Item = Value>,
+        limit: usize,
+    ) -> Result<Vec<Sample>, MapError> {
+        let mut samples = Vec::new();
+        for (i, record) in records.into_iter().enumerate() {
+            let mapped = self
+                .map(i as u64 + 1, record)
+                .map_err(|error| MapError::Record { index: i, error })?;
+            if samples.len() + mapped.len() > limit {
+                return Err(MapError::TooMany {
+                    limit,
+                    at_least: samples.len() + mapped.len(),
+                });
+            }
+            samples.extend(mapped);
+        }
+        Ok(samples)
+    }
 }
 
-fn last_user(messages: &[Message]) -> Option<String> {
+/// Why [`Mapper::map_bounded`] gave no samples.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MapError {
+    /// A record could not be mapped.
+    #[error("samples[{index}]: {}", error.message)]
+    Record {
+        /// 0-based index of the record in the batch.
+        index: usize,
+        /// Why.
+        error: RecordError,
+    },
+    /// The records expand to more samples than allowed.
+    #[error("the records expand to at least {at_least} samples; the limit is {limit}")]
+    TooMany {
+        /// The limit.
+        limit: usize,
+        /// How many samples there were when mapping stopped.
+        at_least: usize,
+    },
+}
+
+fn last_user(messages: &[Message]) -> Option<Text> {
     messages
         .iter()
         .rev()
         .find(|m| m.role == "user")
-        .map(|m| m.content.clone())
+        .map(|m| m.content.as_str().into())
 }
 
 fn parse_messages(v: &Value) -> Result<Vec<Message>, String> {
@@ -393,10 +475,97 @@ mod tests {
             .unwrap();
         assert_eq!(s.len(), 2);
         assert_eq!(
-            (s[1].id.as_str(), s[1].input.as_str(), s[1].output.as_str()),
+            (s[1].id.as_str(), &*s[1].input, s[1].output.as_str()),
             ("c#2", "u2", "a2")
         );
         assert_eq!(s[1].messages.len(), 3);
+    }
+
+    #[test]
+    fn expanded_turns_share_the_history_instead_of_copying_it() {
+        let m = InputMapping {
+            expand_turns: true,
+            ..InputMapping::default()
+        };
+        // 20,000 turns: copying the history per turn would be 2 × 10^8
+        // messages; sharing it is linear.
+        let turns = 20_000;
+        let mut messages = Vec::new();
+        for i in 0..turns {
+            messages.push(json!({"role": "user", "content": format!("u{i}")}));
+            messages.push(json!({"role": "assistant", "content": format!("a{i}")}));
+        }
+        let context = "c".repeat(10_000);
+        let record = json!({"id": "c", "messages": messages, "context": [context],
+                            "expected": "e", "metadata": {"lang": "de"}});
+        let started = std::time::Instant::now();
+        let s = mapper(m).map(1, record).unwrap();
+        assert_eq!(s.len(), turns);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let last = &s[turns - 1];
+        assert_eq!(last.messages.len(), 2 * turns - 1);
+        assert_eq!((&*last.input, last.output.as_str()), ("u19999", "a19999"));
+        // One list, one context, one metadata map for all turns.
+        assert!(std::ptr::eq(s[0].messages.as_ptr(), last.messages.as_ptr()));
+        assert!(std::ptr::eq(
+            s[0].context[0].as_ptr(),
+            last.context[0].as_ptr()
+        ));
+        assert!(std::sync::Arc::ptr_eq(&s[0].metadata, &last.metadata));
+        assert_eq!(s[1].messages.len(), 3);
+    }
+
+    #[test]
+    fn map_bounded_counts_samples_after_expansion_and_names_a_bad_record() {
+        let m = mapper(InputMapping {
+            expand_turns: true,
+            ..InputMapping::default()
+        });
+        let conversation = |n: usize| {
+            let messages: Vec<Value> = (0..n)
+                .flat_map(|i| {
+                    [
+                        json!({"role": "user", "content": format!("u{i}")}),
+                        json!({"role": "assistant", "content": format!("a{i}")}),
+                    ]
+                })
+                .collect();
+            json!({ "messages": messages })
+        };
+        let ok = m
+            .map_bounded([conversation(2), conversation(3)], 5)
+            .unwrap();
+        assert_eq!(ok.len(), 5);
+        // Two records, but 1,000 samples once expanded.
+        let e = m
+            .map_bounded([conversation(1), conversation(999)], 5)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            MapError::TooMany {
+                limit: 5,
+                at_least: 1000
+            }
+        );
+        let e = m
+            .map_bounded([conversation(1), json!({"output": 1})], 5)
+            .unwrap_err();
+        assert!(
+            matches!(e, MapError::Record { index: 1, .. })
+                && e.to_string().starts_with("samples[1]: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_overlong_id_is_refused() {
+        let e = mapper(InputMapping::default())
+            .map(
+                4,
+                json!({"id": "i".repeat(MAX_ID_BYTES + 1), "output": "x"}),
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("longer than 4096 bytes"), "{e}");
     }
 
     #[test]
@@ -409,7 +578,7 @@ mod tests {
         let s = mapper(m)
             .map(1, json!({"prompt": "p", "response": {"text": "r"}}))
             .unwrap();
-        assert_eq!((s[0].input.as_str(), s[0].output.as_str()), ("p", "r"));
+        assert_eq!((&*s[0].input, s[0].output.as_str()), ("p", "r"));
         assert!(!s[0].metadata.contains_key("prompt"));
     }
 

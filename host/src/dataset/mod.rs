@@ -2,15 +2,25 @@
 //! record (any JSON shape) to [`Sample`]s.
 //!
 //! Readers yield one [`Record`] per input line (or CSV row) and never hold
-//! more than that in memory. A record that cannot be turned into a sample is
-//! a [`RecordError`] naming the file and line; the runner counts it and goes
+//! more than that in memory: a line (or CSV record) longer than
+//! [`MAX_LINE_BYTES`] (`[input] max_line_bytes`) is a [`RecordError`]
+//! `file:line: line longer than N bytes`, consumed in bounded pieces without
+//! being held whole. A record that cannot be turned into a sample is a
+//! [`RecordError`] naming the file and line; the runner counts it and goes
 //! on (or stops, with `--strict`).
 
 mod csv;
 mod jsonl;
+mod lines;
 mod mapping;
+#[cfg(test)]
+mod properties;
 
-pub use mapping::{Format, InputMapping, Mapper};
+pub use mapping::{Format, InputMapping, MAX_ID_BYTES, MapError, Mapper};
+
+/// The default cap on one JSONL line or CSV record, in bytes (16 MiB);
+/// `[input] max_line_bytes` overrides it.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -100,9 +110,10 @@ pub fn open(
     };
     let reader = std::io::BufReader::with_capacity(256 * 1024, counted);
     let mapper = mapping::Mapper::new(path, mapping.clone());
+    let max = mapping.max_line_bytes;
     Ok(match format {
-        Format::Csv => Box::new(csv::CsvRecords::new(reader, mapper)),
-        _ => Box::new(jsonl::JsonlRecords::new(reader, mapper)),
+        Format::Csv => Box::new(csv::CsvRecords::new(reader, mapper, max)),
+        _ => Box::new(jsonl::JsonlRecords::new(reader, mapper, max)),
     })
 }
 

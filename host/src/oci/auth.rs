@@ -1,12 +1,21 @@
-//! Registry credentials, found where other OCI tools look:
+//! Registry credentials, found where other OCI tools look, and only ever for
+//! the one registry they belong to:
 //!
-//! 1. `CALIPER_REGISTRY_USER` and `CALIPER_REGISTRY_PASSWORD` (both set);
+//! 1. `CALIPER_REGISTRY_USER` and `CALIPER_REGISTRY_PASSWORD` (both set),
+//!    for the registry named by `CALIPER_REGISTRY_HOST` (`host[:port]`) and
+//!    no other; without `CALIPER_REGISTRY_HOST` they are ignored, with a
+//!    warning (sending one secret to whatever registry a config names would
+//!    hand it to any registry a `caliper.toml` points at);
 //! 2. the Docker config (`$DOCKER_CONFIG/config.json`, else
 //!    `~/.docker/config.json`): a credential helper for the registry
 //!    (`credHelpers`, else `credsStore`, run as `docker-credential-NAME
 //!    get`), else its `auths` entry (base64 `user:password` in `auth`, or
 //!    `username` and `password`);
 //! 3. anonymous.
+//!
+//! Credentials are never sent over plain HTTP unless the registry is listed
+//! in `CALIPER_PLAIN_HTTP_AUTH` (see [`plain_http_auth_allowed`]); the
+//! session withholds them and says so when the registry asks for them.
 //!
 //! Secrets never reach a log line or an error: only where credentials came
 //! from ([`Credentials::source`]) is ever shown.
@@ -59,7 +68,7 @@ struct HelperReply {
 }
 
 impl Credentials {
-    fn anonymous() -> Self {
+    pub(crate) fn anonymous() -> Self {
         Credentials {
             auth: RegistryAuth::Anonymous,
             source: "anonymous".into(),
@@ -73,20 +82,8 @@ impl Credentials {
 
     /// The credentials for `registry` (`host[:port]`).
     pub fn lookup(registry: &str) -> Credentials {
-        let user = std::env::var("CALIPER_REGISTRY_USER").ok();
-        let password = std::env::var("CALIPER_REGISTRY_PASSWORD").ok();
-        match (user, password) {
-            (Some(user), Some(password)) => {
-                tracing::debug!(registry, user = %user, "credentials from CALIPER_REGISTRY_USER");
-                return Credentials {
-                    auth: RegistryAuth::Basic(user, password),
-                    source: "CALIPER_REGISTRY_USER/CALIPER_REGISTRY_PASSWORD".into(),
-                };
-            }
-            (Some(_), None) | (None, Some(_)) => tracing::warn!(
-                "only one of CALIPER_REGISTRY_USER and CALIPER_REGISTRY_PASSWORD is set; ignoring it"
-            ),
-            (None, None) => {}
+        if let Some(found) = from_env(registry) {
+            return found;
         }
         let Some(path) = docker_config_path() else {
             return Credentials::anonymous();
@@ -130,6 +127,73 @@ impl Credentials {
             None => Credentials::anonymous(),
         }
     }
+}
+
+/// The environment's credentials, if they are for `registry`.
+fn from_env(registry: &str) -> Option<Credentials> {
+    let user = std::env::var("CALIPER_REGISTRY_USER").ok();
+    let password = std::env::var("CALIPER_REGISTRY_PASSWORD").ok();
+    let host = std::env::var("CALIPER_REGISTRY_HOST").ok();
+    env_credentials(registry, user, password, host.as_deref())
+}
+
+/// [`from_env`] on given values (tests cannot set the process environment
+/// safely).
+fn env_credentials(
+    registry: &str,
+    user: Option<String>,
+    password: Option<String>,
+    host: Option<&str>,
+) -> Option<Credentials> {
+    let (user, password) = match (user, password) {
+        (Some(user), Some(password)) => (user, password),
+        (Some(_), None) | (None, Some(_)) => {
+            tracing::warn!(
+                "only one of CALIPER_REGISTRY_USER and CALIPER_REGISTRY_PASSWORD is set; ignoring it"
+            );
+            return None;
+        }
+        (None, None) => return None,
+    };
+    match host.map(str::trim).filter(|h| !h.is_empty()) {
+        None => {
+            tracing::warn!(
+                "ignoring CALIPER_REGISTRY_USER/CALIPER_REGISTRY_PASSWORD: set CALIPER_REGISTRY_HOST \
+                 to the registry (host[:port]) they belong to"
+            );
+            None
+        }
+        Some(host) if server_host(host).eq_ignore_ascii_case(registry) => {
+            tracing::debug!(registry, user = %user, "credentials from CALIPER_REGISTRY_USER");
+            Some(Credentials {
+                auth: RegistryAuth::Basic(user, password),
+                source: "CALIPER_REGISTRY_USER/CALIPER_REGISTRY_PASSWORD".into(),
+            })
+        }
+        Some(host) => {
+            tracing::debug!(
+                registry,
+                "CALIPER_REGISTRY_USER is for {host}, not this registry; not using it"
+            );
+            None
+        }
+    }
+}
+
+/// Whether credentials may be sent to `registry` over plain HTTP: only when
+/// `CALIPER_PLAIN_HTTP_AUTH` (comma-separated `host[:port]`) lists it.
+pub(crate) fn plain_http_auth_allowed(registry: &str) -> bool {
+    listed(
+        &std::env::var("CALIPER_PLAIN_HTTP_AUTH").unwrap_or_default(),
+        registry,
+    )
+}
+
+/// Whether the comma-separated `list` names `registry`.
+fn listed(list: &str, registry: &str) -> bool {
+    list.split(',')
+        .map(str::trim)
+        .any(|entry| !entry.is_empty() && server_host(entry).eq_ignore_ascii_case(registry))
 }
 
 /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
@@ -219,6 +283,31 @@ mod tests {
         );
         assert_eq!(server_host("http://127.0.0.1:5000"), "127.0.0.1:5000");
         assert_eq!(server_host("ghcr.io"), "ghcr.io");
+    }
+
+    #[test]
+    fn environment_credentials_belong_to_the_one_registry_named() {
+        let creds = |host: Option<&str>, registry: &str| {
+            env_credentials(registry, Some("u".into()), Some("p".into()), host).map(|c| c.auth)
+        };
+        let basic = Some(RegistryAuth::Basic("u".into(), "p".into()));
+        assert_eq!(creds(Some("ghcr.io"), "ghcr.io"), basic);
+        assert_eq!(creds(Some("https://GHCR.io/"), "ghcr.io"), basic);
+        assert_eq!(creds(Some("127.0.0.1:5000"), "127.0.0.1:5000"), basic);
+        // Another registry, another port, or no host at all: not sent.
+        assert_eq!(creds(Some("ghcr.io"), "evil.example"), None);
+        assert_eq!(creds(Some("127.0.0.1:5000"), "127.0.0.1:5001"), None);
+        assert_eq!(creds(None, "ghcr.io"), None);
+        assert_eq!(creds(Some(" "), "ghcr.io"), None);
+        assert!(env_credentials("ghcr.io", Some("u".into()), None, Some("ghcr.io")).is_none());
+    }
+
+    #[test]
+    fn plain_http_auth_needs_the_registry_listed() {
+        assert!(listed("a:1, 127.0.0.1:5000", "127.0.0.1:5000"));
+        assert!(!listed("127.0.0.1:5000", "127.0.0.1:5001"));
+        assert!(!listed("", "127.0.0.1:5000"));
+        assert!(!listed(" , ", "localhost"));
     }
 
     #[test]

@@ -1,26 +1,51 @@
 //! Talking to a registry: oci-client on a small current-thread tokio
 //! runtime per call (the CLI is synchronous), errors turned into
 //! [`OciError`]s that say what to do.
+//!
+//! Nothing a registry sends is buffered without a bound: a manifest is read
+//! in pieces up to [`MAX_MANIFEST_BYTES`] (fetched with reqwest directly,
+//! authenticated with oci-client's token), a component layer up to the size
+//! its manifest declares (at most [`MAX_COMPONENT_BYTES`]); a registry that
+//! sends more is an [`OciError::Oversized`] naming it and the digest.
+//! Credentials go to plain-HTTP registries only when
+//! `CALIPER_PLAIN_HTTP_AUTH` lists them.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::OCI_IMAGE_MEDIA_TYPE;
+use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
 
-use super::auth::Credentials;
+use super::auth::{Credentials, plain_http_auth_allowed};
 use super::{OciError, OciRef, PackageInfo, Published, Pulled, Store, artifact, sha256};
 
 /// Refuse components larger than this before downloading them.
-const MAX_COMPONENT_BYTES: i64 = 1 << 30;
+pub const MAX_COMPONENT_BYTES: u64 = 1 << 30;
+
+/// Largest manifest read from a registry (4 MiB, the size the OCI
+/// distribution spec asks registries to accept at least).
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+const USER_AGENT: &str = concat!("caliper/", env!("CARGO_PKG_VERSION"));
 
 /// One registry conversation: a client and the credentials for the
 /// registry of `reference`.
 struct Session<'a> {
     client: Client,
+    /// For the requests Caliper makes itself (manifests).
+    http: reqwest::Client,
     credentials: Credentials,
+    /// Where credentials came from that were found but not sent, because
+    /// the registry is reached over plain HTTP.
+    withheld: Option<String>,
+    plain_http: bool,
     reference: &'a OciRef,
     target: oci_client::Reference,
 }
@@ -39,16 +64,32 @@ impl<'a> Session<'a> {
                 ClientProtocol::Https
             },
             use_monolithic_push: true,
-            connect_timeout: Some(Duration::from_secs(10)),
-            read_timeout: Some(Duration::from_secs(60)),
-            user_agent: concat!("caliper/", env!("CARGO_PKG_VERSION")),
+            connect_timeout: Some(CONNECT_TIMEOUT),
+            read_timeout: Some(READ_TIMEOUT),
+            user_agent: USER_AGENT,
             ..Default::default()
         };
-        let client = Client::try_from(config).map_err(|e| OciError::Registry {
+        let cannot = |e: &dyn std::fmt::Display| OciError::Registry {
             reference: reference.to_string(),
             message: format!("cannot create the HTTP client: {e}"),
-        })?;
-        let credentials = Credentials::lookup(registry);
+        };
+        let client = Client::try_from(config).map_err(|e| cannot(&e))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(USER_AGENT)
+            .build()
+            .map_err(|e| cannot(&e))?;
+        let mut credentials = Credentials::lookup(registry);
+        let mut withheld = None;
+        if plain_http && !credentials.is_anonymous() && !plain_http_auth_allowed(registry) {
+            tracing::debug!(
+                %reference,
+                credentials = %credentials.source,
+                "not sending credentials over plain HTTP (CALIPER_PLAIN_HTTP_AUTH does not list the registry)"
+            );
+            withheld = Some(std::mem::replace(&mut credentials, Credentials::anonymous()).source);
+        }
         tracing::debug!(
             %reference,
             plain_http,
@@ -57,7 +98,10 @@ impl<'a> Session<'a> {
         );
         Ok(Session {
             client,
+            http,
             credentials,
+            withheld,
+            plain_http,
             reference,
             target: reference.to_client(),
         })
@@ -75,9 +119,15 @@ impl<'a> Session<'a> {
             detail,
         };
         let auth_hint = || {
-            if self.credentials.is_anonymous() {
+            if let Some(source) = &self.withheld {
+                format!(
+                    "credentials were found ({source}) but not sent: {registry} is reached over \
+                     plain HTTP, where they would travel in clear text; use HTTPS, or list the \
+                     registry in CALIPER_PLAIN_HTTP_AUTH to send them anyway"
+                )
+            } else if self.credentials.is_anonymous() {
                 "no credentials found; log in with `docker login`, or set \
-                 CALIPER_REGISTRY_USER and CALIPER_REGISTRY_PASSWORD"
+                 CALIPER_REGISTRY_USER, CALIPER_REGISTRY_PASSWORD and CALIPER_REGISTRY_HOST"
                     .to_owned()
             } else {
                 "the registry refused these credentials (wrong user or password, or no access \
@@ -159,6 +209,104 @@ impl<'a> Session<'a> {
 }
 
 impl Session<'_> {
+    /// The manifest of the reference (as the registry sent it) and its
+    /// digest, read up to [`MAX_MANIFEST_BYTES`] and checked against the
+    /// reference's digest (by digest) or the registry's
+    /// `Docker-Content-Digest` (by tag).
+    async fn pull_manifest(&self) -> Result<(Vec<u8>, String), OciError> {
+        let token = self
+            .client
+            .auth(
+                &self.target,
+                &self.credentials.auth,
+                RegistryOperation::Pull,
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+        let target = &self.target;
+        let url = format!(
+            "{}://{}/v2/{}/manifests/{}",
+            if self.plain_http { "http" } else { "https" },
+            target.resolve_registry(),
+            target.repository(),
+            target.digest().or(target.tag()).unwrap_or("latest")
+        );
+        let mut request = self
+            .http
+            .get(&url)
+            .header(reqwest::header::ACCEPT, OCI_IMAGE_MEDIA_TYPE);
+        request = match (token, &self.credentials.auth) {
+            (Some(token), _) => request.bearer_auth(token),
+            (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+            (None, _) => request,
+        };
+        let transport = |e: reqwest::Error| {
+            if e.is_connect() || e.is_timeout() {
+                OciError::Unreachable {
+                    reference: self.reference.to_string(),
+                    registry: self.reference.registry().to_owned(),
+                    message: transport_message(&e),
+                }
+            } else {
+                OciError::Registry {
+                    reference: self.reference.to_string(),
+                    message: transport_message(&e),
+                }
+            }
+        };
+        let mut response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let oversized = || OciError::Oversized {
+            reference: self.reference.to_string(),
+            registry: self.reference.registry().to_owned(),
+            what: "the manifest".into(),
+            limit: MAX_MANIFEST_BYTES,
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_MANIFEST_BYTES)
+        {
+            return Err(oversized());
+        }
+        let header = response
+            .headers()
+            .get("Docker-Content-Digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if (body.len() + chunk.len()) as u64 > MAX_MANIFEST_BYTES {
+                return Err(oversized());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if !status.is_success() {
+            let error = match serde_json::from_slice::<oci_client::errors::OciEnvelope>(&body) {
+                Ok(envelope) if !envelope.errors.is_empty() => {
+                    OciDistributionError::RegistryError { envelope, url }
+                }
+                _ => OciDistributionError::ServerError {
+                    code: status.as_u16(),
+                    url,
+                    message: String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
+                },
+            };
+            return Err(self.not_found_detail(self.error(error)).await);
+        }
+        let actual = sha256(&body);
+        if let Some(expected) = target.digest().map(str::to_owned).or(header)
+            && expected != actual
+        {
+            return Err(OciError::DigestMismatch {
+                reference: self.reference.to_string(),
+                what: "manifest".into(),
+                expected,
+                actual,
+            });
+        }
+        Ok((body, actual))
+    }
+
     /// Makes a "not found" precise: a missing repository is told from a
     /// missing tag by listing the repository's tags (which also shows the
     /// user what exists); a manifest that fails its digest is named so.
@@ -348,42 +496,45 @@ pub(super) fn pull(reference: &OciRef, store: &Store) -> Result<Pulled, OciError
     let session = Session::new(reference)?;
     let (manifest, manifest_digest, layer, fetched) = block_on(async {
         let s = &session;
-        // The client checks the manifest against the reference's digest (by
-        // digest) or the registry's Docker-Content-Digest (by tag).
-        let pulled = s
-            .client
-            .pull_manifest_raw(&s.target, &s.credentials.auth, &[OCI_IMAGE_MEDIA_TYPE])
-            .await;
-        let (manifest, digest) = match pulled {
-            Ok(pulled) => pulled,
-            Err(e) => return Err(s.not_found_detail(s.error(e)).await),
-        };
+        let (manifest, digest) = s.pull_manifest().await?;
         let layer = artifact::component_layer(&manifest, reference)?;
         if store.component(&layer.digest).is_some() {
             return Ok((manifest, digest, layer, None));
         }
-        if !(0..=MAX_COMPONENT_BYTES).contains(&layer.size) {
-            return Err(OciError::NotWasm {
+        let declared = u64::try_from(layer.size)
+            .ok()
+            .filter(|&n| n <= MAX_COMPONENT_BYTES)
+            .ok_or_else(|| OciError::NotWasm {
                 reference: reference.to_string(),
-                reason: format!("the component layer claims {} bytes", layer.size),
+                reason: format!(
+                    "the component layer claims {} bytes (the limit is {MAX_COMPONENT_BYTES})",
+                    layer.size
+                ),
+            })?;
+        let mut bytes = CappedBuffer::new(declared);
+        tracing::debug!(digest = %layer.digest, size = layer.size, "pulling component");
+        let result = s.client.pull_blob(&s.target, &layer, &mut bytes).await;
+        if bytes.overflowed {
+            // Cut at the declared size, whatever the registry meant to send.
+            return Err(OciError::Oversized {
+                reference: reference.to_string(),
+                registry: reference.registry().to_owned(),
+                what: format!("component layer {} (its declared size)", layer.digest),
+                limit: declared,
             });
         }
-        let mut bytes = Vec::with_capacity(layer.size as usize);
-        tracing::debug!(digest = %layer.digest, size = layer.size, "pulling component");
-        s.client
-            .pull_blob(&s.target, &layer, &mut bytes)
-            .await
-            .map_err(|e| match s.error(e) {
-                OciError::DigestMismatch {
-                    reference, actual, ..
-                } => OciError::DigestMismatch {
-                    reference,
-                    what: "component layer".into(),
-                    expected: layer.digest.clone(),
-                    actual,
-                },
-                other => other,
-            })?;
+        let bytes = bytes.bytes;
+        result.map_err(|e| match s.error(e) {
+            OciError::DigestMismatch {
+                reference, actual, ..
+            } => OciError::DigestMismatch {
+                reference,
+                what: "component layer".into(),
+                expected: layer.digest.clone(),
+                actual,
+            },
+            other => other,
+        })?;
         Ok((manifest, digest, layer, Some(bytes)))
     })??;
     let cached = fetched.is_none();
@@ -410,4 +561,70 @@ pub(super) fn pull(reference: &OciRef, store: &Store) -> Result<Pulled, OciError
         size: layer.size.max(0) as u64,
         cached,
     })
+}
+
+/// A download buffer that takes at most `limit` bytes: a write past it
+/// fails (so the download stops there) and sets `overflowed`.
+struct CappedBuffer {
+    bytes: Vec<u8>,
+    limit: u64,
+    overflowed: bool,
+}
+
+impl CappedBuffer {
+    fn new(limit: u64) -> Self {
+        CappedBuffer {
+            // The declared size is capped, but allocate as the bytes arrive.
+            bytes: Vec::with_capacity(limit.min(8 << 20) as usize),
+            limit,
+            overflowed: false,
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for CappedBuffer {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if (self.bytes.len() + buf.len()) as u64 > self.limit {
+            self.overflowed = true;
+            return Poll::Ready(Err(std::io::Error::other(
+                "the registry sent more than the declared size",
+            )));
+        }
+        self.bytes.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[test]
+    fn a_capped_buffer_refuses_the_byte_past_its_limit() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut b = CappedBuffer::new(5);
+            b.write_all(b"abc").await.unwrap();
+            b.write_all(b"de").await.unwrap();
+            assert!(!b.overflowed);
+            assert!(b.write_all(b"f").await.is_err());
+            assert!(b.overflowed);
+            assert_eq!(b.bytes, b"abcde");
+        });
+    }
 }

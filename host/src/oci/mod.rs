@@ -17,7 +17,14 @@
 //!   component against the layer digest in that manifest, and again when it
 //!   is written to the store;
 //! - store files are written to a temporary file and renamed into place;
-//! - registry credentials ([`auth`]) are never logged nor put in an error.
+//! - registry credentials ([`auth`]) are never logged nor put in an error,
+//!   go only to the registry they belong to (`CALIPER_REGISTRY_HOST` for the
+//!   environment's), and never over plain HTTP unless
+//!   `CALIPER_PLAIN_HTTP_AUTH` lists the registry;
+//! - what a registry sends is bounded while it streams in: a manifest by
+//!   [`MAX_MANIFEST_BYTES`], a component by the size its manifest declares
+//!   (itself at most [`MAX_COMPONENT_BYTES`]); more is
+//!   [`OciError::Oversized`].
 //!
 //! Plain HTTP is used for loopback registries (`localhost`, `127.0.0.0/8`,
 //! `[::1]`), as docker does, and for the `host[:port]` entries of
@@ -33,6 +40,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use artifact::{PackageInfo, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE, component_world};
+pub use client::{MAX_COMPONENT_BYTES, MAX_MANIFEST_BYTES};
 pub use reference::{OciRef, SCHEME};
 pub use store::{Store, TagRecord};
 
@@ -118,6 +126,22 @@ pub enum OciError {
         reference: String,
         /// Why.
         reason: String,
+    },
+    /// The registry sent more than a limit allows: a manifest past
+    /// [`MAX_MANIFEST_BYTES`], or a blob past the size its manifest declares.
+    #[error(
+        "{reference}: registry {registry} sent more than {limit} bytes for {what}; \
+         the download was cut there and nothing was stored"
+    )]
+    Oversized {
+        /// The reference asked for.
+        reference: String,
+        /// The registry.
+        registry: String,
+        /// "the manifest", "component layer sha256:… (its declared size)".
+        what: String,
+        /// The limit in bytes.
+        limit: u64,
     },
     /// Any other registry error.
     #[error("{reference}: registry error: {message}")]

@@ -1,16 +1,24 @@
 //! `POST /v1/ingest`: production traffic scored in the background.
 //!
-//! Samples go into a bounded queue drained by worker threads. A request is
-//! accepted whole or refused whole (429, nothing queued), so the queue never
-//! grows past its capacity and a client knows exactly what to retry. Every
-//! accepted sample is scored, also at shutdown, which drains the queue; the
-//! `accepted` and `scored` counters show it.
+//! Samples go into a queue bounded in samples and in bytes (each sample's
+//! JSON size), drained by worker threads. A request is accepted whole or
+//! refused whole (429, nothing queued), so the queue never grows past its
+//! bounds and a client knows exactly what to retry. Workers take the same
+//! per-metric slots and guest-memory budget as requests (waiting for them
+//! rather than shedding), so ingest cannot push the service past its
+//! bounds. Every accepted sample is scored, also at shutdown, which drains
+//! the queue until `serve.drain_timeout_ms`; what is left then is dropped
+//! and counted (`result="dropped"`). The `accepted`, `scored` and `dropped`
+//! counters show it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
+use super::admission::Budget;
 use super::telemetry::Telemetry;
 use crate::registry::Registry;
 use crate::sample::Sample;
@@ -20,8 +28,12 @@ use crate::sample::Sample;
 pub struct QueueFull {
     /// Samples queued when the request came.
     pub depth: usize,
-    /// The queue's capacity.
+    /// The queue's capacity in samples (0: shutting down).
     pub capacity: usize,
+    /// Bytes queued when the request came.
+    pub bytes: usize,
+    /// The queue's capacity in bytes.
+    pub max_bytes: usize,
 }
 
 /// What happened to an accepted request's samples.
@@ -33,38 +45,95 @@ pub struct Receipt {
     pub sampled_out: usize,
 }
 
+/// A queued sample and the bytes it counts for.
+struct Queued {
+    sample: Sample,
+    bytes: usize,
+}
+
+/// State the workers share.
+struct Shared {
+    registry: Arc<Registry>,
+    telemetry: Arc<Telemetry>,
+    memory: Arc<Budget>,
+    bytes: AtomicUsize,
+    /// Set when shutdown begins draining: evaluations do not run past it,
+    /// and samples not started by then are dropped.
+    drain_deadline: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    fn drain_deadline(&self) -> Option<Instant> {
+        *self
+            .drain_deadline
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.drain_deadline().is_some_and(|d| Instant::now() >= d)
+    }
+}
+
 /// The bounded ingest queue and its workers.
 pub struct IngestQueue {
-    tx: Mutex<Option<Sender<Sample>>>,
-    rx: Receiver<Sample>,
+    tx: Mutex<Option<Sender<Queued>>>,
+    rx: Receiver<Queued>,
     capacity: usize,
-    telemetry: Arc<Telemetry>,
+    max_bytes: usize,
+    shared: Arc<Shared>,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
+/// The bounds of the queue.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueBounds {
+    /// Most samples queued.
+    pub capacity: usize,
+    /// Most bytes queued.
+    pub max_bytes: usize,
+    /// Worker threads.
+    pub workers: usize,
+}
+
 impl IngestQueue {
-    /// Starts `workers` threads scoring queued samples with the registry's
-    /// current metrics.
+    /// Starts worker threads scoring queued samples with the registry's
+    /// current metrics, within the guest `memory` budget.
     pub fn start(
         registry: Arc<Registry>,
         telemetry: Arc<Telemetry>,
-        capacity: usize,
-        workers: usize,
+        memory: Arc<Budget>,
+        bounds: QueueBounds,
     ) -> std::io::Result<Arc<IngestQueue>> {
-        let (tx, rx) = bounded(capacity);
-        telemetry.queue_capacity.set(capacity as i64);
+        let (tx, rx) = bounded(bounds.capacity);
+        telemetry.queue_capacity.set(bounds.capacity as i64);
+        let shared = Arc::new(Shared {
+            registry,
+            telemetry,
+            memory,
+            bytes: AtomicUsize::new(0),
+            drain_deadline: Mutex::new(None),
+        });
         let mut handles = Vec::new();
-        for w in 0..workers.max(1) {
-            let rx: Receiver<Sample> = rx.clone();
-            let registry = registry.clone();
-            let telemetry = telemetry.clone();
+        for w in 0..bounds.workers.max(1) {
+            let rx: Receiver<Queued> = rx.clone();
+            let shared = shared.clone();
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("caliper-ingest-{w}"))
                     .spawn(move || {
-                        for sample in rx.iter() {
-                            score(&registry, &telemetry, &sample);
-                            telemetry.queue_depth.set(rx.len() as i64);
+                        for queued in rx.iter() {
+                            shared.bytes.fetch_sub(queued.bytes, Ordering::SeqCst);
+                            if shared.past_deadline() {
+                                shared
+                                    .telemetry
+                                    .ingest
+                                    .with_label_values(&["dropped"])
+                                    .inc();
+                            } else {
+                                score(&shared, &queued.sample);
+                            }
+                            shared.telemetry.queue_depth.set(rx.len() as i64);
                         }
                     })?,
             );
@@ -72,8 +141,9 @@ impl IngestQueue {
         Ok(Arc::new(IngestQueue {
             tx: Mutex::new(Some(tx)),
             rx,
-            capacity,
-            telemetry,
+            capacity: bounds.capacity,
+            max_bytes: bounds.max_bytes,
+            shared,
             workers: Mutex::new(handles),
         }))
     }
@@ -82,46 +152,57 @@ impl IngestQueue {
     /// their id), all or none.
     pub fn offer(&self, samples: Vec<Sample>, rate: f64) -> Result<Receipt, QueueFull> {
         let total = samples.len();
-        let kept: Vec<Sample> = samples
+        let kept: Vec<Queued> = samples
             .into_iter()
             .filter(|s| sampled_in(&s.id, rate))
+            .map(|sample| Queued {
+                bytes: json_size(&sample),
+                sample,
+            })
             .collect();
         let sampled_out = total - kept.len();
-        // One producer at a time, so that the capacity check holds until
-        // the samples are in.
+        let incoming: usize = kept.iter().map(|q| q.bytes).sum();
+        // One producer at a time, so that the bounds checked hold until the
+        // samples are in.
         let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes = self.shared.bytes.load(Ordering::SeqCst);
         let Some(tx) = tx.as_ref() else {
             return Err(QueueFull {
                 depth: self.rx.len(),
                 capacity: 0,
+                bytes,
+                max_bytes: self.max_bytes,
             });
         };
         let depth = tx.len();
-        if depth + kept.len() > self.capacity {
-            self.telemetry
-                .ingest
+        if depth + kept.len() > self.capacity || bytes + incoming > self.max_bytes {
+            let t = &self.shared.telemetry;
+            t.ingest
                 .with_label_values(&["rejected"])
                 .inc_by(total as u64);
+            t.shed(super::admission::Bound::IngestQueue);
             return Err(QueueFull {
                 depth,
                 capacity: self.capacity,
+                bytes,
+                max_bytes: self.max_bytes,
             });
         }
         let queued = kept.len();
+        self.shared.bytes.fetch_add(incoming, Ordering::SeqCst);
         for sample in kept {
             // Cannot fail: capacity was checked under the lock and the
             // receivers live as long as the queue.
             let _ = tx.try_send(sample);
         }
-        self.telemetry
-            .ingest
+        let t = &self.shared.telemetry;
+        t.ingest
             .with_label_values(&["accepted"])
             .inc_by(queued as u64);
-        self.telemetry
-            .ingest
+        t.ingest
             .with_label_values(&["sampled_out"])
             .inc_by(sampled_out as u64);
-        self.telemetry.queue_depth.set(tx.len() as i64);
+        t.queue_depth.set(tx.len() as i64);
         Ok(Receipt {
             queued,
             sampled_out,
@@ -133,26 +214,61 @@ impl IngestQueue {
         self.rx.len()
     }
 
-    /// Stops accepting, scores everything queued, and waits for the workers.
-    pub fn drain(&self) {
+    /// Stops accepting, scores what is queued until `deadline`, drops the
+    /// rest, and waits for the workers (an evaluation in progress at the
+    /// deadline ends within its metric's `timeout_ms`). Returns whether
+    /// everything queued was scored.
+    pub fn drain(&self, deadline: Instant) -> bool {
         drop(self.tx.lock().unwrap_or_else(|e| e.into_inner()).take());
+        *self
+            .shared
+            .drain_deadline
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(deadline);
         let workers = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|e| e.into_inner()));
         for w in workers {
             let _ = w.join();
         }
-        self.telemetry.queue_depth.set(0);
+        self.shared.telemetry.queue_depth.set(0);
+        Instant::now() < deadline
     }
 }
 
-fn score(registry: &Registry, telemetry: &Telemetry, sample: &Sample) {
-    let snapshot = registry.snapshot();
-    let prepared = sample.prepare();
-    for metric in snapshot.serving() {
-        for eval in metric.evaluate(&[(sample, &prepared)]) {
-            telemetry.record(&eval, "ingest");
+/// Bytes of a sample's JSON form (what it costs to hold, roughly).
+fn json_size(sample: &Sample) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
-    telemetry.ingest.with_label_values(&["scored"]).inc();
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, sample);
+    count.0
+}
+
+/// Scores one sample with every serving metric, each under one of its slots
+/// and its memory reservation (waited for).
+fn score(shared: &Shared, sample: &Sample) {
+    let snapshot = shared.registry.snapshot();
+    let prepared = sample.prepare();
+    let give_up = || shared.past_deadline();
+    for metric in snapshot.serving() {
+        let Some(_slot) = metric.slots().take(1, &give_up) else {
+            continue;
+        };
+        let Some(_memory) = shared.memory.take(metric.spec.limits.memory_mib, &give_up) else {
+            continue;
+        };
+        for eval in metric.evaluate(&[(sample, &prepared)], shared.drain_deadline()) {
+            shared.telemetry.record(&eval, "ingest");
+        }
+    }
+    shared.telemetry.ingest.with_label_values(&["scored"]).inc();
 }
 
 /// Whether a sample is kept at sampling `rate`: a mixed FNV-1a of its id, so the

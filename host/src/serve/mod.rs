@@ -4,26 +4,50 @@
 //! `caliper.toml` change.
 //!
 //! Threads: a tokio runtime for HTTP; wasm evaluations on tokio's blocking
-//! pool (request path) and on ingest worker threads; one watcher thread that
-//! rebuilds changed metrics off the request path and swaps them in
-//! ([`crate::registry`]).
+//! pool (request path; bounded by `serve.max_concurrency`, which
+//! [`admission`] enforces before anything is spawned) and on ingest worker
+//! threads; one watcher thread that rebuilds changed metrics off the
+//! request path and swaps them in ([`crate::registry`]); a sweeper task
+//! that drops idle instances after `serve.idle_instance_timeout_ms`.
+//!
+//! Connections (`http.rs`): at most `serve.max_connections` (more are
+//! answered 503 and closed), headers within `serve.header_timeout_ms`,
+//! bodies within `serve.body_timeout_ms`.
+//!
+//! Shutdown (SIGINT/SIGTERM): stop accepting, let requests in flight finish
+//! (at most `serve.shutdown_timeout_ms`), wait for every evaluation thread
+//! (each ends within a tick of its request's deadline) so that no guest
+//! outlives the runtime, drain the ingest queue (at most
+//! `serve.drain_timeout_ms`), then stop. A deadline that is hit is logged.
 
+pub mod admission;
 mod api;
+mod http;
 pub mod ingest;
 pub mod telemetry;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::config::ServeConfig;
 use crate::registry::Registry;
 use crate::watch::FileWatcher;
-pub use api::AppState;
-use ingest::IngestQueue;
+use admission::Budget;
+pub use api::{AppState, AuthToken, public_text};
+use ingest::{IngestQueue, QueueBounds};
 use telemetry::Telemetry;
+
+/// The environment variable that holds the bearer token (it overrides
+/// `serve.auth_token_file`).
+pub const TOKEN_ENV: &str = "CALIPER_SERVE_TOKEN";
+
+/// Largest token file read.
+const MAX_TOKEN_FILE_BYTES: u64 = 4096;
 
 /// How `caliper serve` runs.
 #[derive(Debug, Clone)]
@@ -32,6 +56,46 @@ pub struct ServeOptions {
     pub bind: Option<SocketAddr>,
     /// Watch files and hot-reload (default on).
     pub watch: bool,
+    /// The value of [`TOKEN_ENV`], if set.
+    pub token_env: Option<String>,
+}
+
+/// The bearer token in force: `env` (the value of [`TOKEN_ENV`]) if set and
+/// not empty, else the content of `serve.auth_token_file` (trimmed; a
+/// regular file of at most 4 KiB, not empty), else none.
+pub fn auth_token(serve: &ServeConfig, env: Option<&str>) -> anyhow::Result<Option<String>> {
+    if let Some(token) = env.map(str::trim).filter(|t| !t.is_empty()) {
+        return Ok(Some(token.to_owned()));
+    }
+    let Some(path) = &serve.auth_token_file else {
+        return Ok(None);
+    };
+    let token = read_token_file(path)
+        .with_context(|| format!("serve.auth_token_file = {}", path.display()))?;
+    Ok(Some(token))
+}
+
+fn read_token_file(path: &Path) -> anyhow::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    anyhow::ensure!(meta.is_file(), "not a regular file");
+    anyhow::ensure!(
+        meta.len() <= MAX_TOKEN_FILE_BYTES,
+        "larger than {MAX_TOKEN_FILE_BYTES} bytes"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                file = %path.display(),
+                "the auth token file can be read by other users; chmod 600 it"
+            );
+        }
+    }
+    let text = std::fs::read_to_string(path)?;
+    let token = text.trim();
+    anyhow::ensure!(!token.is_empty(), "the file is empty");
+    Ok(token.to_owned())
 }
 
 /// Runs the service until SIGINT/SIGTERM, then drains in-flight requests and
@@ -51,6 +115,35 @@ pub fn run(
             .parse()
             .with_context(|| format!("serve.bind = {:?} is not an address", serve.bind))?,
     };
+    let token = auth_token(&serve, options.token_env.as_deref())?;
+    if token.is_none() && !bind.ip().is_loopback() {
+        tracing::warn!(
+            %bind,
+            "listening on a non-loopback address without auth: anyone who can reach it can \
+             score samples and read /metrics; set serve.auth_token_file or {TOKEN_ENV}"
+        );
+    }
+    let concurrency = Budget::new(serve.concurrency() as u64);
+    let memory = Budget::new(serve.memory_budget());
+    for m in snapshot.serving() {
+        if m.spec.limits.memory_mib > memory.capacity() {
+            tracing::warn!(
+                metric = %m.spec.name,
+                "memory_mib = {} exceeds serve.memory_budget_mib = {}: each evaluation takes \
+                 the whole budget",
+                m.spec.limits.memory_mib,
+                memory.capacity()
+            );
+        }
+    }
+    tracing::info!(
+        max_concurrency = concurrency.capacity(),
+        metric_concurrency = serve.per_metric_concurrency(),
+        memory_budget_mib = memory.capacity(),
+        max_connections = serve.max_connections,
+        auth = token.is_some(),
+        "limits"
+    );
     let telemetry = Arc::new(Telemetry::new());
     telemetry.record_initial(&snapshot);
     let workers = serve
@@ -59,8 +152,12 @@ pub fn run(
     let ingest = IngestQueue::start(
         registry.clone(),
         telemetry.clone(),
-        serve.queue_capacity,
-        workers,
+        memory.clone(),
+        QueueBounds {
+            capacity: serve.queue_capacity,
+            max_bytes: serve.queue_max_bytes,
+            workers,
+        },
     )?;
     let state = Arc::new(AppState {
         registry: registry.clone(),
@@ -68,6 +165,10 @@ pub fn run(
         ingest: ingest.clone(),
         ready: AtomicBool::new(true),
         ingest_requests: Default::default(),
+        concurrency: concurrency.clone(),
+        memory,
+        auth: token.as_deref().map(AuthToken::new),
+        body_timeout: Duration::from_millis(serve.body_timeout_ms),
     });
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -87,9 +188,14 @@ pub fn run(
         None
     };
 
+    // Blocking threads are only spawned for admitted evaluations, so the
+    // pool never needs more than the concurrency bound (plus a few for
+    // whatever else tokio runs there).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("caliper-http")
+        .max_blocking_threads(serve.concurrency() + 4)
+        .thread_keep_alive(Duration::from_secs(2))
         .build()?;
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(bind)
@@ -97,35 +203,87 @@ pub fn run(
             .with_context(|| format!("cannot listen on {bind}"))?;
         on_listening(listener.local_addr()?);
         let app = api::router(state.clone(), serve.max_body_bytes);
+        let sweeper = tokio::spawn(sweep_idle(
+            registry.clone(),
+            Duration::from_millis(serve.idle_instance_timeout_ms),
+        ));
         let shutdown_state = state.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
+        let served = http::serve(
+            listener,
+            app,
+            http::Settings {
+                max_connections: serve.max_connections,
+                header_timeout: Duration::from_millis(serve.header_timeout_ms),
+                shutdown_timeout: Duration::from_millis(serve.shutdown_timeout_ms),
+            },
+            telemetry.clone(),
+            async move {
                 shutdown_signal().await;
                 shutdown_state.ready.store(false, Ordering::SeqCst);
                 tracing::info!("shutting down: finishing requests in flight");
-            })
-            .await
-            .context("HTTP server failed")
+            },
+        )
+        .await;
+        sweeper.abort();
+        served
     });
     state.ready.store(false, Ordering::SeqCst);
+    // Evaluation threads still running (their requests gave up waiting, or
+    // shutdown cut them off) end within a tick of their request's deadline;
+    // the runtime must outlive them, as guests wait on its timers.
+    let threads_deadline =
+        Instant::now() + Duration::from_millis(serve.request_timeout_ms) + Duration::from_secs(1);
+    if !concurrency.wait_idle(threads_deadline) {
+        tracing::warn!(
+            running = concurrency.in_use(),
+            "evaluation threads still running past their deadline; stopping anyway"
+        );
+    }
     let queued = ingest.depth();
     tracing::info!(queued, "draining the ingest queue");
-    ingest.drain();
+    let drained = ingest.drain(Instant::now() + Duration::from_millis(serve.drain_timeout_ms));
     let count = |result: &str| telemetry.ingest.with_label_values(&[result]).get();
+    if !drained {
+        tracing::warn!(
+            dropped = count("dropped"),
+            "the ingest drain hit serve.drain_timeout_ms = {}; samples left were dropped",
+            serve.drain_timeout_ms
+        );
+    }
     tracing::info!(
         accepted = count("accepted"),
         scored = count("scored"),
         rejected = count("rejected"),
         sampled_out = count("sampled_out"),
+        dropped = count("dropped"),
         "ingest queue drained"
     );
     stop.store(true, Ordering::SeqCst);
     if let Some(w) = watcher {
         let _ = w.join();
     }
-    runtime.shutdown_timeout(Duration::from_secs(5));
+    runtime.shutdown_timeout(Duration::from_secs(1));
     tracing::info!("stopped");
     result
+}
+
+/// Drops idle instances past their timeout, in every serving metric.
+async fn sweep_idle(registry: Arc<Registry>, timeout: Duration) {
+    let period = (timeout / 2).clamp(Duration::from_millis(50), Duration::from_secs(1));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let snapshot = registry.snapshot();
+        let metrics: Vec<_> = snapshot.serving().cloned().collect();
+        // Dropping a store unmaps its memory: off the async threads.
+        let _ = tokio::task::spawn_blocking(move || {
+            for m in metrics {
+                m.trim_idle();
+            }
+        })
+        .await;
+    }
 }
 
 /// The watcher thread: waits for changes to the config or a metric file and
@@ -143,6 +301,8 @@ fn watch_and_reload(
         };
         let events = registry.reload(&changed);
         telemetry.record_reloads(&events);
+        // New metrics and versions get their counters at 0.
+        telemetry.declare(&registry.snapshot());
         // The config may now name other files.
         watcher.set_files(registry.watched_files());
     }
@@ -166,5 +326,42 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_comes_from_the_environment_first_then_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "  from-file\n").unwrap();
+        let mut serve = ServeConfig::default();
+        assert_eq!(auth_token(&serve, None).unwrap(), None);
+        serve.auth_token_file = Some(file.clone());
+        assert_eq!(
+            auth_token(&serve, None).unwrap().as_deref(),
+            Some("from-file")
+        );
+        assert_eq!(
+            auth_token(&serve, Some("env")).unwrap().as_deref(),
+            Some("env")
+        );
+        // An empty variable does not count.
+        assert_eq!(
+            auth_token(&serve, Some(" ")).unwrap().as_deref(),
+            Some("from-file")
+        );
+        std::fs::write(&file, "\n").unwrap();
+        assert!(
+            auth_token(&serve, None)
+                .unwrap_err()
+                .to_string()
+                .contains("auth_token_file")
+        );
+        serve.auth_token_file = Some(dir.path().to_owned());
+        assert!(auth_token(&serve, None).is_err());
     }
 }

@@ -3,19 +3,27 @@
 //! Names follow Prometheus conventions (`_total` counters, `_seconds`
 //! durations); `caliper alerts` writes rules against these names, so they are
 //! part of Caliper's interface.
+//!
+//! Every counter a rule or dashboard rates exists at 0 from the first
+//! scrape ([`Telemetry::declare`], at start and after every reload): each
+//! configured metric × version × outcome × source, each reload result, each
+//! shed reason, so `rate()` sees the first burst after a restart.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 
-use crate::outcome::Evaluation;
-use crate::registry::{MetricStatus, ReloadEvent, Snapshot};
+use super::admission::Bound;
+use crate::outcome::{Evaluation, Status};
+use crate::registry::{MetricStatus, ReloadEvent, ReloadResult, Snapshot};
 
 /// Counter of evaluations, by metric, version and outcome.
 pub const EVALUATIONS: &str = "caliper_evaluations_total";
 /// Counter of reloads, by metric and result.
 pub const RELOADS: &str = "caliper_reloads_total";
+/// Counter of requests and connections refused by a bound, by bound.
+pub const SHED: &str = "caliper_shed_total";
 
 /// Buckets of evaluation latency: 10 µs to 2.5 s.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -54,6 +62,15 @@ pub struct Telemetry {
     pub requests: IntCounterVec,
     /// HTTP request latency by route.
     pub request_latency: HistogramVec,
+    /// Requests (and connections) refused by a bound.
+    shed: IntCounterVec,
+    /// Evaluations running on the request path.
+    pub in_flight: IntGauge,
+    /// Guest memory reserved by running evaluations, in MiB.
+    pub memory_reserved: IntGauge,
+    /// Open client connections.
+    pub connections: IntGauge,
+    idle_instances: IntGaugeVec,
 }
 
 impl Telemetry {
@@ -142,7 +159,8 @@ impl Telemetry {
             ),
             ingest: counter(
                 "caliper_ingest_samples_total",
-                "Ingested samples by result: accepted, rejected (queue full), sampled_out, scored.",
+                "Ingested samples by result: accepted, rejected (queue full), sampled_out, scored, \
+                 dropped (left when the shutdown drain deadline passed).",
                 &["result"],
             ),
             verdicts: counter(
@@ -161,8 +179,69 @@ impl Telemetry {
                 &["route"],
                 LATENCY_BUCKETS,
             ),
+            shed: counter(
+                SHED,
+                "Requests refused with 503 (ingest: 429) because a bound was full, by bound: \
+                 concurrency, metric_concurrency, memory, connections, ingest_queue.",
+                &["reason"],
+            ),
+            in_flight: gauge(
+                "caliper_evaluations_in_flight",
+                "Metric evaluations running for /v1/evaluate requests.",
+            ),
+            memory_reserved: gauge(
+                "caliper_guest_memory_reserved_mib",
+                "Guest memory reserved by running evaluations (their metrics' memory_mib), in MiB.",
+            ),
+            connections: gauge("caliper_http_connections", "Open client connections."),
+            idle_instances: gauge_vec(
+                "caliper_idle_instances",
+                "Idle live instances pooled for reuse, by metric.",
+                &["metric"],
+            ),
             registry,
             render_lock: std::sync::Mutex::new(()),
+        }
+    }
+
+    /// Counts a request or connection refused by `bound`.
+    pub fn shed(&self, bound: Bound) {
+        self.shed.with_label_values(&[bound.as_str()]).inc();
+    }
+
+    /// Makes every series a rule may rate exist (at 0 unless counted
+    /// already) for the metrics of `snapshot`: call at start and after
+    /// every reload.
+    pub fn declare(&self, snapshot: &Snapshot) {
+        for m in &snapshot.metrics {
+            for result in [
+                ReloadResult::Loaded,
+                ReloadResult::Reloaded,
+                ReloadResult::Failed,
+                ReloadResult::Removed,
+            ] {
+                self.reloads
+                    .with_label_values(&[m.name.as_str(), result.as_str()])
+                    .inc_by(0);
+            }
+            if let Some(live) = &m.live {
+                let version = live.spec.plugin.descriptor.version.as_str();
+                for outcome in Status::ALL {
+                    for source in ["evaluate", "ingest"] {
+                        self.evaluations
+                            .with_label_values(&[
+                                m.name.as_str(),
+                                version,
+                                outcome.as_str(),
+                                source,
+                            ])
+                            .inc_by(0);
+                    }
+                }
+            }
+        }
+        for bound in Bound::ALL {
+            self.shed.with_label_values(&[bound.as_str()]).inc_by(0);
         }
     }
 
@@ -204,14 +283,12 @@ impl Telemetry {
             self.reloads
                 .with_label_values(&[m.name.as_str(), m.last_reload.result.as_str()])
                 .inc();
-            self.reloads
-                .with_label_values(&[m.name.as_str(), "failed"])
-                .inc_by(0);
         }
+        self.declare(snapshot);
         for verdict in ["allow", "block"] {
             self.verdicts.with_label_values(&[verdict]).inc_by(0);
         }
-        for result in ["accepted", "rejected", "sampled_out", "scored"] {
+        for result in ["accepted", "rejected", "sampled_out", "scored", "dropped"] {
             self.ingest.with_label_values(&[result]).inc_by(0);
         }
     }
@@ -224,8 +301,12 @@ impl Telemetry {
         self.metric_up.reset();
         self.last_reload_success.reset();
         self.last_reload_time.reset();
+        self.idle_instances.reset();
         for m in &snapshot.metrics {
             if let Some(live) = &m.live {
+                self.idle_instances
+                    .with_label_values(&[m.name.as_str()])
+                    .set(live.idle_instances() as i64);
                 let d = &live.spec.plugin.descriptor;
                 self.metric_info
                     .with_label_values(&[

@@ -213,10 +213,7 @@ fn result_set(reference: &str, config: Option<&Config>, group_by: Option<&str>) 
     }
     let history = History::open(&db)?;
     let id = history.resolve(reference)?;
-    Ok((
-        history.result_set(id)?,
-        Some(history.sample_texts(id, group_by)?),
-    ))
+    Ok((history.result_set(id)?, history.sample_texts(id, group_by)?))
 }
 
 fn read_texts(

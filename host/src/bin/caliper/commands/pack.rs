@@ -60,8 +60,7 @@ impl PackCommand {
         let source = package::read_source(&self.manifest)?;
         let runtime = default_runtime()?;
         let cache = compile_cache(global, None);
-        let bytes = std::fs::read(&self.file)
-            .with_context(|| format!("cannot read {}", self.file.display()))?;
+        let bytes = caliper_host::plugin::read_component_file(&self.file)?;
         let plugin = Arc::new(Plugin::from_bytes(
             &runtime,
             &cache,

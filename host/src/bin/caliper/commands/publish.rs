@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use caliper_host::oci::{self, OciRef, PackageInfo, Store};
 use caliper_host::plugin::Plugin;
 use clap::Args;
@@ -19,11 +19,13 @@ use super::{Exit, Global, compile_cache, default_runtime};
 /// package version is the tag. Prints the manifest digest and the reference
 /// by digest, which is what to pin in caliper.toml.
 ///
-/// Credentials: CALIPER_REGISTRY_USER and CALIPER_REGISTRY_PASSWORD, else
-/// the Docker config ($DOCKER_CONFIG/config.json or ~/.docker/config.json:
-/// `docker login` writes it; credential helpers work), else anonymous.
-/// Registries on loopback are reached over plain HTTP, as are the
-/// host:port entries of CALIPER_INSECURE_REGISTRIES (comma-separated).
+/// Credentials: CALIPER_REGISTRY_USER and CALIPER_REGISTRY_PASSWORD for the
+/// registry named by CALIPER_REGISTRY_HOST, else the Docker config
+/// ($DOCKER_CONFIG/config.json or ~/.docker/config.json: `docker login`
+/// writes it; credential helpers work), else anonymous. Registries on
+/// loopback are reached over plain HTTP, as are the host:port entries of
+/// CALIPER_INSECURE_REGISTRIES (comma-separated); credentials go over plain
+/// HTTP only to the host:port entries of CALIPER_PLAIN_HTTP_AUTH.
 ///
 /// Examples:
 ///
@@ -45,8 +47,7 @@ pub struct PublishCommand {
 impl PublishCommand {
     pub fn execute(self, global: &Global) -> Result<Exit> {
         let reference = OciRef::parse_untagged(&self.reference)?;
-        let bytes = std::fs::read(&self.file)
-            .with_context(|| format!("cannot read {}", self.file.display()))?;
+        let bytes = caliper_host::plugin::read_component_file(&self.file)?;
         let runtime = default_runtime()?;
         let cache = compile_cache(global, None);
         let plugin = Plugin::from_bytes(

@@ -247,7 +247,7 @@ impl RunCommand {
             &config.history.path,
             config.history.disabled || self.no_history,
         ) {
-            (Some(path), false) => Some(History::open(path)?),
+            (Some(path), false) => Some(History::open(path)?.with_samples(config.history.samples)),
             _ => None,
         };
         let config_text = std::fs::read_to_string(&self.config).unwrap_or_default();

@@ -33,9 +33,20 @@ use super::{Exit, Global, cache_override};
 /// version. A reload that fails keeps the old version serving and is shown
 /// in /v1/metrics and in caliper_reloads_total{result="failed"}.
 ///
+/// Limits: evaluations at once (serve.max_concurrency, per metric
+/// serve.metric_concurrency), guest memory (serve.memory_budget_mib); a
+/// request over a limit gets 503 naming it (caliper_shed_total{reason}).
+/// Connections, header and body timeouts: serve.max_connections,
+/// serve.header_timeout_ms, serve.body_timeout_ms.
+///
+/// Auth: with serve.auth_token_file or the environment variable
+/// CALIPER_SERVE_TOKEN (which wins), every route but /healthz and /readyz
+/// needs `Authorization: Bearer <token>`.
+///
 /// Prints `listening on http://ADDR` on stdout once it accepts requests.
-/// SIGINT/SIGTERM: stop accepting, finish requests in flight, score every
-/// queued ingest sample, exit 0.
+/// SIGINT/SIGTERM: stop accepting, finish requests in flight (at most
+/// serve.shutdown_timeout_ms), score the queued ingest samples (at most
+/// serve.drain_timeout_ms), exit 0.
 ///
 /// Examples:
 ///
@@ -71,6 +82,7 @@ impl ServeCommand {
         let options = ServeOptions {
             bind: self.bind,
             watch: !self.no_watch,
+            token_env: std::env::var(serve::TOKEN_ENV).ok(),
         };
         serve::run(registry, options, |addr| {
             tracing::info!(%addr, "listening");

@@ -80,8 +80,7 @@ pub struct SignCommand {
 impl SignCommand {
     pub fn execute(self) -> Result<Exit> {
         let key = signing::read_secret_key(&self.key).map_err(|e| anyhow!(e))?;
-        let bytes = std::fs::read(&self.file)
-            .with_context(|| format!("cannot read {}", self.file.display()))?;
+        let bytes = caliper_host::plugin::read_component_file(&self.file)?;
         let signed =
             signing::sign(&bytes, &key).map_err(|e| anyhow!("{}: {e}", self.file.display()))?;
         let output = self.output.unwrap_or(self.file);
@@ -120,8 +119,7 @@ impl VerifyCommand {
         for key in &self.keys {
             signing::parse_public_key(key).map_err(|e| anyhow!(e))?;
         }
-        let bytes = std::fs::read(&self.file)
-            .with_context(|| format!("cannot read {}", self.file.display()))?;
+        let bytes = caliper_host::plugin::read_component_file(&self.file)?;
         let found =
             signing::signatures(&bytes).map_err(|e| anyhow!("{}: {e}", self.file.display()))?;
         if found.is_empty() {
