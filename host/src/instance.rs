@@ -185,7 +185,7 @@ fn stderr_tail(stderr: &str) -> Option<String> {
         .filter(|l| !l.is_empty())
         .collect();
     let tail = &lines[lines.len().saturating_sub(4)..];
-    (!tail.is_empty()).then(|| truncate(&tail.join(" "), 500))
+    (!tail.is_empty()).then(|| crate::text::truncate(tail.join(" "), 500))
 }
 
 /// Extracts a Rust-style panic message from captured stderr.
@@ -198,11 +198,7 @@ fn panic_message(stderr: &str) -> Option<String> {
         .filter(|l| !l.is_empty())
         .take(4)
         .collect();
-    Some(truncate(&text.join(" "), 500))
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    crate::text::truncate(text.to_owned(), max)
+    Some(crate::text::truncate(text.join(" "), 500))
 }
 
 struct Live {
@@ -633,11 +629,5 @@ mod tests {
             Some("b c d asked to crash")
         );
         assert_eq!(stderr_tail("  \n"), None);
-    }
-
-    #[test]
-    fn truncate_respects_char_boundaries() {
-        assert_eq!(truncate("Grüße", 3), "Gr…");
-        assert_eq!(truncate("abc", 3), "abc");
     }
 }

@@ -162,7 +162,7 @@ impl std::fmt::Debug for Plugin {
 
 /// Deadline for instantiation and `describe`/`configure` at load time:
 /// generous, since Python and JS runtimes warm up on first call.
-pub const LOAD_TIMEOUT_MS: u64 = 10_000;
+pub const LOAD_TIMEOUT_MS: u64 = crate::sandbox::DEFAULT_START_TIMEOUT_MS;
 
 /// `sha256:<hex>` of some bytes.
 pub fn digest_of(bytes: &[u8]) -> String {

@@ -76,6 +76,7 @@ mod tests {
     fn long_text_is_cut_on_a_char_boundary() {
         assert_eq!(inert("Grüße", 3), "Gr…");
         assert_eq!(inert("abc", 3), "abc");
+        assert_eq!(truncate("Grüße".into(), 3), "Gr…");
         let long = "\u{1b}".repeat(10_000);
         assert!(inert(&long, 64).len() <= 64 + '…'.len_utf8());
     }

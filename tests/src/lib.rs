@@ -211,6 +211,51 @@ pub fn run_in_batches(s: &Scratch, component: &Path, batch: usize) -> Vec<serde_
     s.results("out.jsonl")
 }
 
+/// Runs `cmd` with `args` (stdin closed, output captured), killing it and
+/// failing the test if it is still running after `limit`. Returns its output
+/// and how long it took.
+pub fn run_within(
+    mut cmd: Command,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> (Run, std::time::Duration) {
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running caliper");
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "caliper {args:?} still running after {limit:?}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let took = started.elapsed();
+    (Run(child.wait_with_output().unwrap()), took)
+}
+
+/// Polls `check` every 10 ms until it holds (true) or `limit` passes
+/// (false).
+pub fn wait_until(limit: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
+
 /// The compile cache shared by the tests.
 pub fn shared_cache_dir() -> PathBuf {
     PathBuf::from(env!("CALIPER_TEST_WASM_DIR")).join("cache")

@@ -5,10 +5,10 @@
 //! compiled, cached, instantiated or described.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use caliper_tests::{Run, Scratch, wasm};
+use caliper_tests::{Run, Scratch, run_within, wasm};
 
 /// `caliper ARGS` in `s`, with a cache key of its own (never the user's).
 fn caliper(s: &Scratch) -> Command {
@@ -23,31 +23,6 @@ fn key_file(s: &Scratch) -> PathBuf {
 
 fn run(s: &Scratch, args: &[&str]) -> Run {
     Run(caliper(s).args(args).output().expect("running caliper"))
-}
-
-/// Runs `caliper ARGS`, killing it if it takes longer than `limit` (a
-/// refusal must be quick, and a hang must fail the test, not stall it).
-fn run_within(s: &Scratch, args: &[&str], limit: Duration) -> (Run, Duration) {
-    let started = Instant::now();
-    let mut child = caliper(s)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running caliper");
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "caliper {args:?} still running after {limit:?}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let took = started.elapsed();
-    (Run(child.wait_with_output().unwrap()), took)
 }
 
 fn copy_component(s: &Scratch, package: &str, name: &str) -> PathBuf {
@@ -280,7 +255,7 @@ fn an_unsigned_component_is_refused_before_any_of_its_code_is_compiled_or_run() 
     );
     let cache = s.path().join("cache");
     for args in LOADERS {
-        let (run, took) = run_within(&s, args, Duration::from_secs(60));
+        let (run, took) = run_within(caliper(&s), args, Duration::from_secs(60));
         let stderr = run.stderr();
         assert_eq!(run.code(), 2, "{args:?}: {stderr}");
         for metric in ["sleepy", "liar"] {
@@ -318,7 +293,7 @@ fn an_unsigned_component_is_refused_before_any_of_its_code_is_compiled_or_run() 
     copy_component(&s, "hostile", "sleepy.wasm");
     sign(&s, "sleepy.wasm");
     for args in LOADERS.iter().filter(|a| a.contains(&"--locked")) {
-        let (run, took) = run_within(&s, args, Duration::from_secs(60));
+        let (run, took) = run_within(caliper(&s), args, Duration::from_secs(60));
         let stderr = run.stderr();
         assert_eq!(run.code(), 2, "{args:?}: {stderr}");
         assert!(stderr.contains("metric `sleepy`"), "{args:?}: {stderr}");

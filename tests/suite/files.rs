@@ -68,19 +68,26 @@ fn dataset(s: &Scratch, name: &str, long: usize) {
     s.jsonl(name, &lines);
 }
 
-#[test]
-fn the_history_is_private_and_ids_mode_keeps_no_text_yet_history_audit_and_compare_work() {
+/// A scratch directory with the `before`/`after` datasets and a config
+/// keeping `[history] samples = SAMPLES`; `extra` is added to the metric.
+fn with_history(samples: &str, extra: &str) -> Scratch {
     let s = Scratch::new();
     dataset(&s, "before.jsonl", 0);
     dataset(&s, "after.jsonl", 4);
     s.write(
         "caliper.toml",
         &format!(
-            "[history]\nsamples = \"ids\"\n\n[[metric]]\nname = \"len\"\npath = {:?}\n\
-             config = {{ unit = \"words\", min = 1, max = 12 }}\nowner = \"quality\"\n",
+            "[history]\nsamples = \"{samples}\"\n\n[[metric]]\nname = \"len\"\npath = {:?}\n\
+             config = {{ unit = \"words\", min = 1, max = 12 }}\n{extra}",
             wasm("response-length").display().to_string()
         ),
     );
+    s
+}
+
+#[test]
+fn the_history_is_private_and_ids_mode_keeps_no_text_yet_history_audit_and_compare_work() {
+    let s = with_history("ids", "owner = \"quality\"\n");
     s.run(&["run", "before.jsonl", "--group-by", "customer"])
         .expect_code(0);
     s.run(&["run", "after.jsonl", "--group-by", "customer"])
@@ -161,17 +168,7 @@ fn the_history_is_private_and_ids_mode_keeps_no_text_yet_history_audit_and_compa
 
 #[test]
 fn a_full_history_keeps_texts_for_compare() {
-    let s = Scratch::new();
-    dataset(&s, "before.jsonl", 0);
-    dataset(&s, "after.jsonl", 4);
-    s.write(
-        "caliper.toml",
-        &format!(
-            "[history]\nsamples = \"full\"\n\n[[metric]]\nname = \"len\"\npath = {:?}\n\
-             config = {{ unit = \"words\", min = 1, max = 12 }}\n",
-            wasm("response-length").display().to_string()
-        ),
-    );
+    let s = with_history("full", "");
     s.run(&["run", "before.jsonl"]).expect_code(0);
     s.run(&["run", "after.jsonl"]).expect_code(0);
     assert_eq!(mode(&s.path().join(".caliper/history.db")), 0o600);

@@ -5,35 +5,9 @@
 //! its version) is refused at load, quickly, with none of its control
 //! characters reaching the terminal.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use caliper_tests::{Run, Scratch, wasm};
-
-/// Runs `caliper ARGS`, killing it (and failing) past `limit`.
-fn run_within(s: &Scratch, args: &[&str], limit: Duration) -> Run {
-    let started = Instant::now();
-    let mut child = s
-        .caliper()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running caliper");
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "caliper {args:?} still running after {limit:?}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Run(child.wait_with_output().unwrap())
-}
+use caliper_tests::{Scratch, run_within, wasm};
 
 const DATA: &str = "{\"id\": \"a\", \"output\": \"one two three\"}\n";
 
@@ -69,7 +43,7 @@ fn a_plugin_path_must_be_a_regular_file_under_the_size_cap() {
             &["run", "data.jsonl", "--no-history"],
             &["inspect", file],
         ] {
-            let run = run_within(&s, args, Duration::from_secs(30));
+            let run = run_within(s.caliper(), args, Duration::from_secs(30)).0;
             let stderr = run.stderr();
             assert_eq!(run.code(), 2, "{file} {args:?}: {stderr}");
             assert!(stderr.contains(why), "{file} {args:?}: {stderr}");
@@ -102,7 +76,7 @@ fn a_hostile_self_description_is_refused_cleanly_and_fast() {
         &["inspect", path, "--json"],
     ] {
         let started = Instant::now();
-        let run = run_within(&s, args, Duration::from_secs(60));
+        let run = run_within(s.caliper(), args, Duration::from_secs(60)).0;
         let took = started.elapsed();
         let stderr = run.stderr();
         assert_eq!(run.code(), 2, "{args:?}: {stderr}");

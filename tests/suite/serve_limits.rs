@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use caliper_tests::{Scratch, Server, metric_toml, wasm};
+use caliper_tests::{Scratch, Server, metric_toml, wait_until, wasm};
 use serde_json::{Value, json};
 
 /// An HTTP answer with the headers the tests look at.
@@ -96,17 +96,6 @@ fn proc_status(pid: u32, key: &str) -> u64 {
 fn series(text: &str, selector: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(selector)?.strip_prefix(' ')?.parse().ok())
-}
-
-fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
 }
 
 fn replace(path: &std::path::Path, bytes: &[u8]) {
@@ -330,7 +319,7 @@ fn a_full_bound_sheds_with_503_naming_it_and_counts_it() {
         let server = server.clone();
         let want = metrics.len() as f64;
         assert!(
-            wait_for(Duration::from_secs(5), || {
+            wait_until(Duration::from_secs(5), || {
                 series(
                     &server.get("/metrics").body,
                     "caliper_evaluations_in_flight",
@@ -432,7 +421,7 @@ fn a_fail_closed_gate_that_does_not_serve_blocks_and_readyz_says_why() {
 
     std::fs::remove_file(&gate).unwrap();
     assert!(
-        wait_for(
+        wait_until(
             Duration::from_secs(10),
             || server.metric_view("gate")["status"] == "removed"
         ),
@@ -482,7 +471,7 @@ fn a_fail_closed_gate_that_does_not_serve_blocks_and_readyz_says_why() {
 
     // Back: serving and ready again.
     std::fs::copy(wasm("response-length"), &gate).unwrap();
-    assert!(wait_for(Duration::from_secs(10), || server
+    assert!(wait_until(Duration::from_secs(10), || server
         .get("/readyz")
         .status
         == 200));
@@ -523,7 +512,7 @@ fn a_stricter_trust_policy_or_lock_on_reload_evicts_the_serving_version() {
     let other = format!("sha256:{}", "0".repeat(64));
     replace(&lock, text.replace(&digest, &other).as_bytes());
     assert!(
-        wait_for(
+        wait_until(
             Duration::from_secs(10),
             || server.metric_view("len")["status"] == "failed"
         ),
@@ -549,7 +538,7 @@ fn a_stricter_trust_policy_or_lock_on_reload_evicts_the_serving_version() {
     // The right lock admits it again.
     replace(&lock, text.as_bytes());
     assert!(
-        wait_for(
+        wait_until(
             Duration::from_secs(10),
             || server.metric_view("len")["status"] == "serving"
         ),
@@ -571,7 +560,7 @@ fn a_stricter_trust_policy_or_lock_on_reload_evicts_the_serving_version() {
     let strict = format!("[trust]\nkeys = [\"{key}\"]\nrequire_signature = true\n\n{config}");
     replace(&s.path().join("caliper.toml"), strict.as_bytes());
     assert!(
-        wait_for(
+        wait_until(
             Duration::from_secs(10),
             || server.metric_view("len")["status"] == "failed"
         ),
@@ -594,7 +583,7 @@ fn a_stricter_trust_policy_or_lock_on_reload_evicts_the_serving_version() {
     s.run(&["sign", "len.wasm", "--key", "team.pem"])
         .expect_code(0);
     assert!(
-        wait_for(
+        wait_until(
             Duration::from_secs(10),
             || server.metric_view("len")["status"] == "serving"
         ),
@@ -781,7 +770,7 @@ fn a_slow_client_is_cut_off_while_others_are_served() {
     assert!(answer.contains("\"bound\":\"connections\""), "{answer}");
     // Once the idle ones are cut off, requests are served again.
     drop(held);
-    assert!(wait_for(Duration::from_secs(5), || server
+    assert!(wait_until(Duration::from_secs(5), || server
         .try_post("/v1/evaluate", &body)
         .is_ok_and(|r| r.status == 200)));
     let text = server.get("/metrics").body;
@@ -818,7 +807,7 @@ fn counters_of_every_metric_and_outcome_exist_at_zero_from_the_start() {
     let more = [config, metric_toml("pii", "pii-leak", "")].concat();
     replace(&s.path().join("caliper.toml"), more.as_bytes());
     assert!(
-        wait_for(Duration::from_secs(10), || series(
+        wait_until(Duration::from_secs(10), || series(
             &server.get("/metrics").body,
             r#"caliper_evaluations_total{metric="pii",outcome="timeout",source="evaluate",version="0.1.0"}"#
         ) == Some(0.0)),
@@ -949,7 +938,7 @@ fn load_test_a_cheap_metric_stays_fast_next_to_hostile_ones_and_memory_comes_bac
 
     // Idle pools shrink: RSS comes back near its baseline.
     let mut after_rss = proc_status(pid, "VmRSS");
-    wait_for(Duration::from_secs(5), || {
+    wait_until(Duration::from_secs(5), || {
         after_rss = proc_status(pid, "VmRSS");
         after_rss < baseline_rss + 64 * 1024
     });

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use caliper_tests::{Scratch, Server, wasm, with_custom_section};
+use caliper_tests::{Scratch, Server, wait_until, wasm, with_custom_section};
 
 fn copy_component(s: &Scratch, package: &str, name: &str) -> std::path::PathBuf {
     let path = s.path().join(name);
@@ -178,17 +178,6 @@ fn a_locked_run_refuses_a_component_that_changed_and_names_both_digests() {
     s.run(&["lock"]).expect_code(0);
     s.run(&["run", "data.jsonl", "--no-history", "--locked"])
         .expect_code(0);
-}
-
-fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
 }
 
 fn replace(path: &Path, bytes: &[u8]) {

@@ -56,6 +56,10 @@ pub struct Limits {
     pub start_timeout_ms: u64,
 }
 
+/// Default [`Limits::start_timeout_ms`]: generous, since Python and
+/// JavaScript runtimes warm up on their first call.
+pub const DEFAULT_START_TIMEOUT_MS: u64 = 10_000;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -64,7 +68,7 @@ impl Default for Limits {
             fuel: None,
             fresh_instance: false,
             batch_size: 1,
-            start_timeout_ms: 10_000,
+            start_timeout_ms: DEFAULT_START_TIMEOUT_MS,
         }
     }
 }
