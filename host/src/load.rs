@@ -141,7 +141,16 @@ impl Components {
         if let Some(done) = self.plugins.get(&m.path) {
             return done.clone().map_err(Refusal::Load);
         }
-        let plugin = Plugin::compile(&self.runtime, &self.cache, file)
+        // Described once for every metric that uses this file: under the
+        // tightest of their limits, so no metric's caps are exceeded.
+        let limits = config
+            .metrics
+            .iter()
+            .filter(|other| other.path == m.path)
+            .map(|other| config.limits_for(other))
+            .reduce(|a, b| a.strictest(&b))
+            .unwrap_or_else(|| config.limits_for(m));
+        let plugin = Plugin::compile(&self.runtime, &self.cache, file, &limits)
             .map(Arc::new)
             .map_err(|e| e.to_string());
         // Compiled (or failed) once and for all: the bytes are not needed.

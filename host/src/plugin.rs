@@ -160,10 +160,6 @@ impl std::fmt::Debug for Plugin {
     }
 }
 
-/// Deadline for instantiation and `describe`/`configure` at load time:
-/// generous, since Python and JS runtimes warm up on first call.
-pub const LOAD_TIMEOUT_MS: u64 = crate::sandbox::DEFAULT_START_TIMEOUT_MS;
-
 /// `sha256:<hex>` of some bytes.
 pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
@@ -358,7 +354,7 @@ impl Plugin {
         cache: &CompileCache,
         path: &Path,
     ) -> Result<Plugin, LoadError> {
-        Self::compile(runtime, cache, &PluginFile::read(path)?)
+        Self::compile(runtime, cache, &PluginFile::read(path)?, &Limits::default())
     }
 
     /// Loads a component from bytes already read from `path`, with no trust
@@ -374,16 +370,20 @@ impl Plugin {
             runtime,
             cache,
             &PluginFile::from_bytes(path, bytes.to_vec(), started)?,
+            &Limits::default(),
         )
     }
 
     /// Compiles (through the cache) a component already read, checks its
-    /// contract, instantiates it and asks it to describe itself. This runs
-    /// guest code: check a config's policy on the [`PluginFile`] first.
+    /// contract, instantiates it and asks it to describe itself under
+    /// `limits` (their memory and fuel caps, and the start deadline, see
+    /// [`Limits::for_start`]). This runs guest code: check a config's policy
+    /// on the [`PluginFile`] first.
     pub fn compile(
         runtime: &Arc<Runtime>,
         cache: &CompileCache,
         file: &PluginFile,
+        limits: &Limits,
     ) -> Result<Plugin, LoadError> {
         let path = file.path.as_path();
         let bytes = file.bytes();
@@ -416,10 +416,7 @@ impl Plugin {
             .map_err(|e| start_err(format!("{e:#}")))?;
         let pre = MetricComponentPre::new(instance_pre).map_err(|e| start_err(format!("{e:#}")))?;
 
-        let limits = Limits {
-            timeout_ms: LOAD_TIMEOUT_MS,
-            ..Limits::default()
-        };
+        let limits = limits.for_start();
         let name: Arc<str> = Arc::from(path.display().to_string());
         let mut store = crate::instance::new_store(runtime, name, &limits, &Grants::default());
         let described = pre

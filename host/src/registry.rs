@@ -82,23 +82,22 @@ impl LiveMetric {
     /// pooled instance, never past `deadline` (samples not started by then
     /// are `timeout`s); samples filtered out get no evaluation. The caller
     /// holds one of [`LiveMetric::slots`]. Never fails.
-    pub fn evaluate(
-        &self,
-        samples: &[(&Sample, &PreparedSample)],
-        deadline: Option<Instant>,
-    ) -> Vec<Evaluation> {
-        let applicable: Vec<&PreparedSample> = samples
+    pub fn evaluate(&self, samples: &[Sample], deadline: Option<Instant>) -> Vec<Evaluation> {
+        let applicable: Vec<&Sample> = samples
             .iter()
-            .filter(|(s, _)| self.spec.when.matches(s))
-            .map(|(_, p)| *p)
+            .filter(|s| self.spec.when.matches(s))
             .collect();
         if applicable.is_empty() {
             return Vec::new();
         }
         let mut instance = self.checkout();
         let mut out = Vec::with_capacity(applicable.len());
+        // Converted a batch at a time: an expanded conversation's turns each
+        // carry the whole history, and are never all copied at once.
         for batch in applicable.chunks(self.spec.limits.batch_size.max(1)) {
-            out.extend(instance.evaluate_batch_until(batch, deadline));
+            let prepared: Vec<PreparedSample> = batch.iter().map(|s| s.prepare()).collect();
+            let refs: Vec<&PreparedSample> = prepared.iter().collect();
+            out.extend(instance.evaluate_batch_until(&refs, deadline));
         }
         self.checkin(instance);
         out

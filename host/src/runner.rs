@@ -27,7 +27,7 @@ use crate::dataset::{Record, RecordError, Records};
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
 use crate::outcome::Evaluation;
-use crate::sample::{PreparedSample, Sample};
+use crate::sample::{PREPARE_WINDOW_BYTES, PreparedSample, Sample, prepare_windows};
 use crate::summary::Stats;
 
 /// Records per chunk sent to a worker (at least; a larger `batch_size`
@@ -297,17 +297,27 @@ fn score_chunk(
             }
         }
     }
-    let prepared: Vec<PreparedSample> = samples.iter().map(|(_, s)| s.prepare()).collect();
-    for (m, instance) in instances.iter_mut().enumerate() {
-        let applicable: Vec<usize> = (0..samples.len())
-            .filter(|&i| instance.spec().when.matches(&samples[i].1))
+    // Prepared a window at a time (every metric reuses a window's
+    // conversion), so the turns of a long conversation, each with its whole
+    // history, are never all copied at once.
+    for window in prepare_windows(samples.iter().map(|(_, s)| s), PREPARE_WINDOW_BYTES) {
+        let prepared: Vec<PreparedSample> = samples[window.clone()]
+            .iter()
+            .map(|(_, s)| s.prepare())
             .collect();
-        let batch_size = instance.spec().limits.batch_size.max(1);
-        for batch in applicable.chunks(batch_size) {
-            let refs: Vec<&PreparedSample> = batch.iter().map(|&i| &prepared[i]).collect();
-            for (&i, eval) in batch.iter().zip(instance.evaluate_batch(&refs)) {
-                if let Item::Scored { evals, .. } = &mut items[samples[i].0] {
-                    evals[m] = Some(eval);
+        for (m, instance) in instances.iter_mut().enumerate() {
+            let applicable: Vec<usize> = window
+                .clone()
+                .filter(|&i| instance.spec().when.matches(&samples[i].1))
+                .collect();
+            let batch_size = instance.spec().limits.batch_size.max(1);
+            for batch in applicable.chunks(batch_size) {
+                let refs: Vec<&PreparedSample> =
+                    batch.iter().map(|&i| &prepared[i - window.start]).collect();
+                for (&i, eval) in batch.iter().zip(instance.evaluate_batch(&refs)) {
+                    if let Item::Scored { evals, .. } = &mut items[samples[i].0] {
+                        evals[m] = Some(eval);
+                    }
                 }
             }
         }

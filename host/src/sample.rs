@@ -235,6 +235,29 @@ impl Sample {
         })
     }
 
+    /// Roughly how many bytes [`Sample::prepare`] copies: the texts of the
+    /// sample, its history, context and metadata keys and strings.
+    pub fn prepared_bytes(&self) -> usize {
+        let messages: usize = self
+            .messages
+            .iter()
+            .map(|m| m.role.len() + m.content.len())
+            .sum();
+        let context: usize = self.context.iter().map(String::len).sum();
+        let metadata: usize = self
+            .metadata
+            .iter()
+            .map(|(k, v)| k.len() + v.as_str().map_or(16, str::len))
+            .sum();
+        self.id.len()
+            + self.input.len()
+            + self.output.len()
+            + messages
+            + context
+            + self.expected.as_ref().map_or(0, |e| e.len())
+            + metadata
+    }
+
     /// The metadata value under `key` as text, for grouping and filters:
     /// strings as they are, other scalars in their JSON form, missing as
     /// `None`.
@@ -260,6 +283,36 @@ fn meta_value(v: &Value) -> wit::MetaValue {
     }
 }
 
+/// Most bytes of samples prepared at once ([`prepare_windows`]): bounds what
+/// the contract's copies of an expanded conversation (each turn carries its
+/// whole history) hold at the same time.
+pub const PREPARE_WINDOW_BYTES: usize = 8 << 20;
+
+/// Splits `samples` into consecutive ranges whose [`Sample::prepared_bytes`]
+/// stay within `budget` (a range holds at least one sample): prepare one
+/// range, score it, drop it, and the peak stays linear in the input even
+/// when every turn of a long conversation repeats its history.
+pub fn prepare_windows<'a>(
+    samples: impl IntoIterator<Item = &'a Sample>,
+    budget: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut windows = Vec::new();
+    let (mut start, mut bytes, mut end) = (0, 0, 0);
+    for sample in samples {
+        let size = sample.prepared_bytes();
+        if end > start && bytes + size > budget {
+            windows.push(start..end);
+            (start, bytes) = (end, 0);
+        }
+        bytes += size;
+        end += 1;
+    }
+    if end > start {
+        windows.push(start..end);
+    }
+    windows
+}
+
 /// A sample in the contract's form, ready to be passed to metrics.
 pub struct PreparedSample(pub(crate) wit::Sample);
 
@@ -267,5 +320,27 @@ impl PreparedSample {
     /// The sample's id.
     pub fn id(&self) -> &str {
         &self.0.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sized(n: usize) -> Sample {
+        Sample {
+            output: "x".repeat(n),
+            ..Sample::default()
+        }
+    }
+
+    #[test]
+    fn windows_cover_every_sample_once_within_the_budget() {
+        let samples: Vec<Sample> = [3, 3, 3, 10, 1, 1, 0, 4].map(sized).to_vec();
+        let windows = prepare_windows(&samples, 6);
+        assert_eq!(windows, [0..2, 2..3, 3..4, 4..8]);
+        // A sample larger than the budget is a window of its own.
+        assert_eq!(prepare_windows(&[sized(100)], 6), vec![(0..1)]);
+        assert!(prepare_windows(&[], 6).is_empty());
     }
 }

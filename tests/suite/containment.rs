@@ -392,7 +392,7 @@ fn tables_count_against_the_memory_cap() {
     // reaching 800 MB of tables.
     assert_eq!(output.code(), 2, "{err}");
     assert!(
-        err.contains("metric `tables`") && err.contains("exceeded its memory cap"),
+        err.contains("metric `tables`") && err.contains("exceeded its memory cap of 16 MiB"),
         "{err}"
     );
     // The same component without the bomb loads and runs.

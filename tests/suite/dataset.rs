@@ -641,6 +641,50 @@ fn a_line_past_the_cap_is_reported_skipped_in_bounded_memory_and_the_next_line_s
 }
 
 #[test]
+fn a_long_conversation_expands_in_memory_linear_in_its_size() {
+    // 500 exchanges of 4 KiB turns: a 4 MB line whose 500 expanded samples
+    // each carry their history. Converting them all at once for the
+    // metrics would hold ~1 GB (the sum of the histories); the runner
+    // converts a bounded window at a time.
+    let s = Scratch::new();
+    s.write(
+        "caliper.toml",
+        &length_config("[input]\nexpand_turns = true", "config = { max = 100000 }"),
+    );
+    s.jsonl(
+        "small.jsonl",
+        &[json!({"id": "c", "messages": [
+            {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}
+        ]})],
+    );
+    let turn = "w".repeat(4096);
+    let messages: Vec<Value> = (0..500)
+        .flat_map(|i| {
+            [
+                json!({"role": "user", "content": format!("{i} {turn}")}),
+                json!({"role": "assistant", "content": format!("{i} {turn}")}),
+            ]
+        })
+        .collect();
+    s.jsonl("long.jsonl", &[json!({"id": "long", "messages": messages})]);
+    let (_, baseline) = with_peak_rss(&s, &["run", "small.jsonl", "--no-history"]);
+    let (run, peak) = with_peak_rss(
+        &s,
+        &["run", "long.jsonl", "-o", "out.jsonl", "--no-history"],
+    );
+    run.expect_code(0);
+    let results = s.results("out.jsonl");
+    assert_eq!(results.len(), 500);
+    assert_eq!(results[499]["sample_id"], json!("long#500"));
+    assert!(results.iter().all(|r| r["outcome"] == json!("pass")));
+    let extra_mib = peak.saturating_sub(baseline) / 1024;
+    assert!(
+        extra_mib < 200,
+        "peak RSS {peak} KiB vs {baseline} KiB for one short conversation (+{extra_mib} MiB)"
+    );
+}
+
+#[test]
 fn a_csv_record_past_the_configured_cap_is_skipped_with_its_line() {
     let s = Scratch::new();
     s.write(

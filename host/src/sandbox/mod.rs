@@ -73,6 +73,35 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The limits for running a component's start-up code (`describe` at
+    /// load time): its memory and fuel caps, with the start deadline as the
+    /// deadline.
+    pub fn for_start(&self) -> Limits {
+        Limits {
+            timeout_ms: self.start_timeout_ms,
+            ..self.clone()
+        }
+    }
+
+    /// The tighter of each cap of `self` and `other`: one component file
+    /// used by several metrics is described once, under every one of their
+    /// limits.
+    pub fn strictest(&self, other: &Limits) -> Limits {
+        Limits {
+            timeout_ms: self.timeout_ms.min(other.timeout_ms),
+            memory_mib: self.memory_mib.min(other.memory_mib),
+            fuel: match (self.fuel, other.fuel) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            fresh_instance: self.fresh_instance || other.fresh_instance,
+            batch_size: self.batch_size.min(other.batch_size),
+            start_timeout_ms: self.start_timeout_ms.min(other.start_timeout_ms),
+        }
+    }
+}
+
 /// Capabilities an operator grants a metric. All default to denied.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

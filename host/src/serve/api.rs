@@ -53,7 +53,7 @@ use crate::config::{FailureMode, Stage};
 use crate::dataset::{MapError, Mapper};
 use crate::outcome::{Evaluation, Status};
 use crate::registry::{LiveMetric, MetricEntry, MetricStatus, Registry, ReloadRecord, Snapshot};
-use crate::sample::{PreparedSample, Sample};
+use crate::sample::Sample;
 
 /// Shared state of the handlers.
 pub struct AppState {
@@ -518,20 +518,16 @@ async fn evaluate(
     };
 
     let samples = Arc::new(samples);
-    let prepared: Arc<Vec<PreparedSample>> =
-        Arc::new(samples.iter().map(Sample::prepare).collect());
     let tasks: Vec<_> = groups
         .iter()
         .zip(admitted)
         .map(|(group, admitted)| {
             let group: Vec<Arc<LiveMetric>> = group.iter().map(|&i| metrics[i].clone()).collect();
-            let (samples, prepared) = (samples.clone(), prepared.clone());
+            let samples = samples.clone();
             tokio::task::spawn_blocking(move || {
-                let pairs: Vec<(&Sample, &PreparedSample)> =
-                    samples.iter().zip(prepared.iter()).collect();
                 let evaluations: Vec<Vec<Evaluation>> = group
                     .iter()
-                    .map(|metric| metric.evaluate(&pairs, Some(deadline)))
+                    .map(|metric| metric.evaluate(&samples, Some(deadline)))
                     .collect();
                 // The thread's budgets are given back when it ends, not
                 // when the request stops waiting for it.

@@ -255,7 +255,6 @@ fn json_size(sample: &Sample) -> usize {
 /// and its memory reservation (waited for).
 fn score(shared: &Shared, sample: &Sample) {
     let snapshot = shared.registry.snapshot();
-    let prepared = sample.prepare();
     let give_up = || shared.past_deadline();
     for metric in snapshot.serving() {
         let Some(_slot) = metric.slots().take(1, &give_up) else {
@@ -264,7 +263,7 @@ fn score(shared: &Shared, sample: &Sample) {
         let Some(_memory) = shared.memory.take(metric.spec.limits.memory_mib, &give_up) else {
             continue;
         };
-        for eval in metric.evaluate(&[(sample, &prepared)], shared.drain_deadline()) {
+        for eval in metric.evaluate(std::slice::from_ref(sample), shared.drain_deadline()) {
             shared.telemetry.record(&eval, "ingest");
         }
     }
