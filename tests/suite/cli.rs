@@ -75,6 +75,113 @@ fn help_teaches_the_commands_and_exit_codes() {
     assert!(run.stdout().contains("Examples"));
 }
 
+/// The subcommands `caliper --help` lists.
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Example, route and table blocks are printed as written: an indented
+/// command line stays on its own line, never run together with the next
+/// one into a paragraph.
+fn assert_blocks_kept(command: &str, help: &str) {
+    let mut lines = help.lines().peekable();
+    while let Some(line) = lines.next() {
+        let t = line.trim_start();
+        let starts_block = ["caliper ", "curl ", "POST /", "GET  /"]
+            .iter()
+            .any(|p| t.starts_with(p));
+        assert!(
+            !starts_block || line.starts_with("  "),
+            "`{command} --help`: example not indented: {line:?}\n{help}"
+        );
+        if let Some(at) = line.find(" # ") {
+            assert!(
+                !line[at..].contains(" caliper "),
+                "`{command} --help`: two examples on one line: {line:?}\n{help}"
+            );
+        }
+        assert!(
+            line.matches("POST /").count() <= 1,
+            "`{command} --help`: routes run together: {line:?}\n{help}"
+        );
+        if t == "Examples:" {
+            assert_eq!(lines.next(), Some(""), "`{command} --help`\n{help}");
+            let first = lines.peek().copied().unwrap_or_default();
+            assert!(
+                first.starts_with("  ") && !first.trim().is_empty(),
+                "`{command} --help`: no example after `Examples:`\n{help}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_help_prints_its_examples_routes_and_tables_as_written() {
+    let s = Scratch::new();
+    let top = s.run(&["--help"]).expect_code(0).stdout();
+    assert_blocks_kept("caliper", &top);
+    for line in [
+        "  caliper list                        # what the config resolves to",
+        "  caliper run data.jsonl -o out.jsonl # score a dataset, gate CI on it",
+        "  caliper lock                        # pin every metric's digest; run --locked",
+    ] {
+        assert!(
+            top.contains(line),
+            "`caliper --help` lacks {line:?}:\n{top}"
+        );
+    }
+    // Each summary is one sentence on one line, without a full stop.
+    for line in top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+    {
+        if line.is_empty() {
+            break;
+        }
+        assert!(
+            !line.ends_with('.'),
+            "summary ends with a full stop: {line:?}"
+        );
+    }
+    let commands = subcommands(&top);
+    assert!(commands.len() >= 15, "{commands:?}");
+    let mut with_examples = 0;
+    for command in &commands {
+        let help = s.run(&[command, "--help"]).expect_code(0).stdout();
+        assert!(
+            help.contains("Usage: caliper"),
+            "`{command} --help`:\n{help}"
+        );
+        assert_blocks_kept(command, &help);
+        with_examples += usize::from(help.contains("\nExamples:\n"));
+    }
+    assert!(
+        with_examples >= 11,
+        "{with_examples} commands show examples"
+    );
+    let serve = s.run(&["serve", "--help"]).expect_code(0).stdout();
+    assert!(
+        serve.contains(
+            "\n  POST /v1/evaluate   score samples now; guardrail verdict (allow/block)\n"
+        ),
+        "{serve}"
+    );
+    let audit = s.run(&["audit", "--help"]).expect_code(0).stdout();
+    assert!(
+        audit.contains("\n  stale      its review_by date has passed\n"),
+        "{audit}"
+    );
+}
+
 #[test]
 fn a_corrupt_cache_entry_is_a_miss_not_a_crash() {
     let s = Scratch::new();

@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::Exit;
 
-/// Write Prometheus alerting rules for the metrics of a config.
+/// Write Prometheus alerting rules for the metrics of a config
 ///
 /// For every metric at stage `alert` or `gate`: an alert when the share of
 /// its outcomes that are not `pass` exceeds `alert.max_fail_rate` (default:
@@ -27,6 +27,7 @@ use super::Exit;
 ///   caliper alerts -o caliper-rules.yml
 ///   caliper alerts -c prod.toml > /etc/prometheus/rules/caliper.yml
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct AlertsCommand {
     /// Config file.
     #[arg(short, long, default_value = "caliper.toml", value_name = "FILE")]

@@ -12,10 +12,10 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use super::Exit;
 
-/// Find the metrics to review or retire, with evidence from the run history.
+/// Find the metrics to review or retire, with evidence from the run history
 ///
-/// Micro metrics must earn their keep. Looks at the recorded runs (the last 10 by default; every `caliper run`
-/// records one) and reports, per metric instance, with evidence:
+/// Micro metrics must earn their keep. Looks at the recorded runs (the last
+/// 10 by default; every `caliper run` records one) and reports, per metric instance, with evidence:
 ///
 ///   stale      its review_by date has passed
 ///   silent     no fail in the last runs: a retirement candidate

@@ -33,6 +33,7 @@ use super::Exit;
 ///   caliper compare before.jsonl after.jsonl
 ///   caliper compare before.jsonl after.jsonl --format markdown > comment.md
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct CompareCommand {
     /// BASELINE then CANDIDATE: each a results file of `caliper run -o`, or
     /// a recorded run: `last`, `last~N` (N runs before the last), `run:ID`.

@@ -10,8 +10,9 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use super::Exit;
 
-/// Show the recorded runs, newest first, with each metric's pass rate and
-/// version: the trend across prompt and model changes.
+/// Show the recorded runs, newest first, with each metric's pass rate and version
+///
+/// The trend across prompt and model changes.
 ///
 /// Every `caliper run` records itself in the run history ([history] path in
 /// the config, default .caliper/history.db beside it; --no-history skips
@@ -23,6 +24,7 @@ use super::Exit;
 ///   caliper history --metric language-match --limit 50
 ///   caliper history --json
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct HistoryCommand {
     /// Config file (for the history's location).
     #[arg(short, long, default_value = "caliper.toml", value_name = "FILE")]

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::{Exit, Global, load_config};
 
-/// Write caliper.lock: the component digest every metric resolves to.
+/// Write caliper.lock: the component digest every metric resolves to
 ///
 /// Loads every metric of the config (as `caliper run` does: a metric that
 /// cannot load is an error) and records, per instance, where its component
@@ -23,6 +23,7 @@ use super::{Exit, Global, load_config};
 ///   caliper lock
 ///   caliper lock -c prod/caliper.toml --check   # CI: exit 1 if the lock is out of date
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct LockCommand {
     /// Config file.
     #[arg(short, long, default_value = "caliper.toml", value_name = "FILE")]

@@ -55,7 +55,14 @@ use clap::{Args, Parser, Subcommand};
 /// Exit codes: 0 success, 1 a gate failed, 2 usage/config/input error,
 /// 130 interrupted.
 #[derive(Parser)]
-#[command(name = "caliper", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "caliper",
+    version,
+    about,
+    long_about,
+    max_term_width = 100,
+    verbatim_doc_comment
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::Exit;
 
-/// Create a metric project that builds into a component with one command.
+/// Create a metric project that builds into a component with one command
 ///
 /// The project holds a small working metric (a word budget) named NAME, its
 /// labelled cases, and a README with the commands. It passes its own cases
@@ -24,6 +24,7 @@ use super::Exit;
 /// The project refers to Caliper's SDK by path: --sdk, else $CALIPER_SDK,
 /// else the `sdk/` directory of the checkout caliper was built from.
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct NewCommand {
     /// Metric name, kebab-case (e.g. `refund-policy`).
     name: String,

@@ -13,8 +13,10 @@ use clap::Args;
 
 use super::{Exit, Global, compile_cache, default_runtime};
 
-/// Make a metric package: embed metric.toml (owner, goal, stage, review
-/// date, default config, labelled examples...) into the component itself.
+/// Make a metric package: embed metric.toml into the component itself
+///
+/// metric.toml holds the owner, goal, stage, review date, default config,
+/// labelled examples...
 ///
 /// The package is still a plain component: any Wasm tool can read its
 /// standard metadata (name, version, description, authors, producers), and
@@ -43,6 +45,7 @@ use super::{Exit, Global, compile_cache, default_runtime};
 ///   caliper pack target/wasm32-wasip2/release/refund_policy.wasm -m metric.toml
 ///   caliper pack app.wasm -m metric.toml -o dist/competitor-mention-1.2.0.wasm
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct PackCommand {
     /// The component (.wasm).
     #[arg(value_name = "FILE.wasm")]

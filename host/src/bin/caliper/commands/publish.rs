@@ -9,8 +9,9 @@ use clap::Args;
 
 use super::{Exit, Global, compile_cache, default_runtime};
 
-/// Push a metric package to an OCI registry, as a Wasm OCI artifact that
-/// other Wasm tools (wkg, oci-wasm) read too.
+/// Push a metric package to an OCI registry, as a Wasm OCI artifact
+///
+/// Other Wasm tools (wkg, oci-wasm) read the artifact too.
 ///
 /// The component is loaded first (it must be a working Caliper metric); the
 /// artifact's annotations (org.opencontainers.image.title, version,
@@ -32,6 +33,7 @@ use super::{Exit, Global, compile_cache, default_runtime};
 ///   caliper publish dist/keyword-1.0.0.wasm oci://ghcr.io/acme/metrics/keyword:1.0.0
 ///   caliper publish keyword.wasm oci://localhost:5000/metrics/keyword   # tag = version
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct PublishCommand {
     /// The component (.wasm), packed or not.
     #[arg(value_name = "FILE.wasm")]

@@ -6,8 +6,9 @@ use clap::Args;
 
 use super::{Exit, Global};
 
-/// Fetch a metric package from an OCI registry into the local
-/// content-addressed store, and print where it is.
+/// Fetch a metric package from an OCI registry into the local store
+///
+/// The store is content-addressed; pull prints where the package is.
 ///
 /// Every byte is verified: the manifest against its digest, the component
 /// against the digest the manifest names (a tampered component is refused
@@ -24,6 +25,7 @@ use super::{Exit, Global};
 ///   caliper pull oci://ghcr.io/acme/metrics/keyword:1.0.0
 ///   caliper pull oci://ghcr.io/acme/metrics/keyword@sha256:4f0c…
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct PullCommand {
     /// oci://HOST/REPOSITORY:TAG or oci://HOST/REPOSITORY@sha256:HEX.
     #[arg(value_name = "REFERENCE")]

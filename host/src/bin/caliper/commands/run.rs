@@ -27,7 +27,7 @@ use super::{Exit, Global, load_config};
 /// build may write several files).
 const WATCH_DEBOUNCE: Duration = Duration::from_millis(100);
 
-/// Score a dataset (JSONL or CSV) with every metric in the config.
+/// Score a dataset (JSONL or CSV) with every metric in the config
 ///
 /// Each record becomes a sample (see [input] in caliper.toml for other
 /// shapes); every metric scores every sample its `when` filter admits, in
@@ -46,6 +46,7 @@ const WATCH_DEBOUNCE: Duration = Duration::from_millis(100);
 ///   caliper run chats.csv --group-by model --metric language-match
 ///   caliper run chats.jsonl --watch     # re-run on every rebuild of a metric
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct RunCommand {
     /// Dataset: JSONL (one sample per line) or CSV; `-` reads stdin.
     #[arg(value_name = "DATASET")]

@@ -12,7 +12,7 @@ use clap::Args;
 
 use super::{Exit, Global, cache_override};
 
-/// Serve the metrics of a config over HTTP, reloading them when files change.
+/// Serve the metrics of a config over HTTP, reloading them when files change
 ///
 /// Routes:
 ///
@@ -54,6 +54,7 @@ use super::{Exit, Global, cache_override};
 ///   caliper serve -c prod.toml --bind 0.0.0.0:7878
 ///   curl -s localhost:7878/v1/evaluate -d '{"sample": {"input": "Hallo", "output": "Hi"}}'
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct ServeCommand {
     /// Config file.
     #[arg(short, long, default_value = "caliper.toml", value_name = "FILE")]

@@ -12,12 +12,14 @@ use clap::Args;
 
 use super::{Exit, Global, compile_cache, component_file, default_runtime};
 
-/// Test a metric component against labelled cases, like unit tests.
+/// Test a metric component against labelled cases, like unit tests
 ///
 /// CASES is JSONL, one case per line:
 ///
-///   {"name": "leak", "config": {...}, "sample": {"output": "mail bob@example.com"},
-///    "expect": {"outcome": "fail", "value": 1, "labels": {"kinds": "email"}, "reason_contains": "b***@"}}
+///   {"name": "leak", "config": {...},
+///    "sample": {"output": "mail bob@example.com"},
+///    "expect": {"outcome": "fail", "value": 1, "labels": {"kinds": "email"},
+///               "reason_contains": "b***@"}}
 ///
 /// `config` (optional) replaces --config for that case; in `expect` only
 /// `outcome` is required. Every mismatch is listed; exit code 1 when any
@@ -28,6 +30,7 @@ use super::{Exit, Global, compile_cache, component_file, default_runtime};
 ///   caliper test target/wasm32-wasip2/plugin/pii_leak.wasm --cases plugins/pii-leak/cases.jsonl
 ///   caliper test metric.wasm --cases cases.jsonl --config '{"max": 120}'
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct TestCommand {
     /// The component (.wasm), or an `oci://` reference to pull.
     #[arg(value_name = "FILE.wasm")]
