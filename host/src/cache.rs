@@ -88,12 +88,12 @@ pub enum CacheError {
     #[error("no place for the cache key (set {KEY_FILE_ENV}, XDG_CONFIG_HOME or HOME)")]
     NoKeyLocation,
     /// The directory could not be created or inspected.
-    #[error("cannot use {path}: {source}")]
+    #[error("cannot use {path}: {error}")]
     Io {
         /// The path.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The directory is not private to this user.
     #[error(
@@ -337,7 +337,7 @@ fn open(dir: &Path, key_file: Option<&Path>) -> Result<Opened, CacheError> {
     let key_file = key_file.ok_or(CacheError::NoKeyLocation)?;
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| CacheError::Io { path, source }
+        move |error| CacheError::Io { path, error }
     };
     create_private_dir(dir).map_err(io(dir))?;
     check_private_dir(dir)?;
@@ -375,9 +375,9 @@ fn current_uid() -> u32 {
 
 /// Refuses a directory another user can write.
 fn check_private_dir(dir: &Path) -> Result<(), CacheError> {
-    let meta = std::fs::metadata(dir).map_err(|source| CacheError::Io {
+    let meta = std::fs::metadata(dir).map_err(|error| CacheError::Io {
         path: dir.to_owned(),
-        source,
+        error,
     })?;
     let unsafe_dir = |why: String| CacheError::UnsafeDir {
         path: dir.to_owned(),

@@ -120,12 +120,12 @@ impl SampleDetail {
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     /// SQLite failed.
-    #[error("run history {path}: {source}")]
+    #[error("run history {path}: {error}")]
     Sqlite {
         /// The database.
         path: PathBuf,
         /// The error.
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     /// The database is newer than this Caliper.
     #[error(
@@ -148,12 +148,12 @@ pub enum HistoryError {
         message: String,
     },
     /// The directory could not be created.
-    #[error("run history {path}: {source}")]
+    #[error("run history {path}: {error}")]
     Io {
         /// The database.
         path: PathBuf,
         /// The error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -206,18 +206,18 @@ impl History {
     /// old database).
     pub fn open_at_version(path: &Path, version: usize) -> Result<History, HistoryError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| HistoryError::Io {
+            std::fs::create_dir_all(dir).map_err(|error| HistoryError::Io {
                 path: path.to_owned(),
-                source,
+                error,
             })?;
         }
-        let sql = |source| HistoryError::Sqlite {
+        let sql = |error| HistoryError::Sqlite {
             path: path.to_owned(),
-            source,
+            error,
         };
-        create_private(path).map_err(|source| HistoryError::Io {
+        create_private(path).map_err(|error| HistoryError::Io {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         let mut conn = Connection::open(path).map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
@@ -270,10 +270,10 @@ impl History {
             .map_err(|e| self.err(e))
     }
 
-    fn err(&self, source: rusqlite::Error) -> HistoryError {
+    fn err(&self, error: rusqlite::Error) -> HistoryError {
         HistoryError::Sqlite {
             path: self.path.clone(),
-            source,
+            error,
         }
     }
 
@@ -288,9 +288,9 @@ impl History {
         config_text: &str,
     ) -> Result<Recorder<'_>, HistoryError> {
         let path = self.path.clone();
-        let sql = |source| HistoryError::Sqlite {
+        let sql = |error| HistoryError::Sqlite {
             path: path.clone(),
-            source,
+            error,
         };
         self.conn
             .execute(
@@ -685,10 +685,10 @@ pub struct Recorder<'a> {
 }
 
 impl Recorder<'_> {
-    fn err(&self, source: rusqlite::Error) -> HistoryError {
+    fn err(&self, error: rusqlite::Error) -> HistoryError {
         HistoryError::Sqlite {
             path: self.path.clone(),
-            source,
+            error,
         }
     }
 
@@ -780,9 +780,9 @@ impl Recorder<'_> {
     pub fn finish(mut self, report: &RunReport) -> Result<i64, HistoryError> {
         self.commit_pending()?;
         let path = self.path.clone();
-        let sql = |source| HistoryError::Sqlite {
+        let sql = |error| HistoryError::Sqlite {
             path: path.clone(),
-            source,
+            error,
         };
         let tx = self.conn.transaction().map_err(sql)?;
         for m in &report.metrics {

@@ -42,12 +42,12 @@ pub struct LockedMetric {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Missing or unreadable.
-    #[error("cannot read {path}: {source} (create it with `caliper lock`)")]
+    #[error("cannot read {path}: {error} (create it with `caliper lock`)")]
     Read {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Not a lock file this version understands.
     #[error("{path} is not a valid lock file: {message}")]
@@ -67,9 +67,9 @@ pub fn path_for(config: &Path) -> PathBuf {
 impl Lockfile {
     /// Reads a lock file.
     pub fn read(path: &Path) -> Result<Lockfile, LockError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LockError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| LockError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         let lock: Lockfile = toml::from_str(&text).map_err(|e| LockError::Parse {
             path: path.to_owned(),

@@ -440,3 +440,24 @@ fn a_long_run_shows_a_progress_bar_on_a_terminal_only() {
         piped.stdout()
     );
 }
+
+#[test]
+fn an_error_names_its_cause_once() {
+    let s = Scratch::new();
+    s.jsonl("d.jsonl", &[serde_json::json!({"output": "x"})]);
+    for args in [
+        &["run", "d.jsonl", "-c", "missing.toml"][..],
+        &["compare", "missing-a.jsonl", "missing-b.jsonl"][..],
+        &["run", "missing.jsonl", "-c", "caliper.toml"][..],
+    ] {
+        s.write(
+            "caliper.toml",
+            &metric_toml("len", "response-length", "config = { max = 5 }"),
+        );
+        let run = s.run(args);
+        let err = run.stderr();
+        assert_ne!(run.code(), 0, "{args:?}: {err}");
+        assert_eq!(err.matches("os error 2").count(), 1, "{args:?}: {err}");
+        assert!(!err.contains(":0:"), "{args:?}: no line 0: {err}");
+    }
+}
