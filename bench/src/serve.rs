@@ -168,7 +168,12 @@ pub fn run(opts: &ServeOpts) -> Result<()> {
     }
 
     // Reference: the same evaluations in-process, one sample at a time.
-    let registry = Registry::open(&config_path, None, false)?;
+    let registry = Registry::open(
+        &config_path,
+        None,
+        false,
+        Arc::new(caliper_host::resolve::NoRegistry),
+    )?;
     let samples: Vec<Sample> = bodies
         .iter()
         .map(|b| {

@@ -9,11 +9,11 @@ use anyhow::{Context, Result, anyhow};
 use caliper_host::config::Config;
 use caliper_host::dataset::Record;
 use caliper_host::engine::Runtime;
-use caliper_host::load;
 use caliper_host::metric::MetricSpec;
 use caliper_host::runner::{self, RunOptions};
 use caliper_host::sample::Sample;
 use caliper_host::summary::Figures;
+use caliper_host::{load, resolve};
 
 use crate::clock::{Clock, Spent};
 
@@ -30,16 +30,16 @@ pub struct Loaded {
 /// Loads `caliper.toml` and every component it names (compiling them or
 /// taking them from the compile cache); reports every failure.
 pub fn load(path: &Path) -> Result<Loaded> {
-    let config = Config::load(path)?;
+    let plan = resolve::resolve(path, &Default::default(), &resolve::NoRegistry)?;
     let runtime =
-        Runtime::new(load::runtime_options(&config)).context("starting the Wasm runtime")?;
-    let cache = load::compile_cache(&config);
-    let specs = load::load_metrics(&runtime, &cache, &config).map_err(|errors| {
+        Runtime::new(load::runtime_options(&plan.config)).context("starting the Wasm runtime")?;
+    let cache = load::compile_cache(&plan.config);
+    let specs = load::load_metrics(&runtime, &cache, &plan).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
         anyhow!("metrics failed to load:\n{}", lines.join("\n"))
     })?;
     Ok(Loaded {
-        config,
+        config: plan.config,
         specs,
         _runtime: runtime,
     })

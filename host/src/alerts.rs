@@ -14,7 +14,8 @@
 
 use std::fmt::Write;
 
-use crate::config::{AlertConfig, Config, MetricConfig, Stage};
+use crate::config::{AlertConfig, MetricConfig, Stage};
+use crate::resolve::LoadPlan;
 use crate::serve::telemetry::{EVALUATIONS, RELOADS};
 
 /// Outcomes that count as errors.
@@ -44,13 +45,14 @@ pub struct Skipped {
     pub why: String,
 }
 
-/// The rules for a config, and the metrics that got none (with why).
-pub fn rules(config: &Config) -> (Vec<AlertRule>, Vec<Skipped>) {
+/// The rules for a resolved config (the stage in effect decides), and the
+/// metrics that got none (with why).
+pub fn rules(plan: &LoadPlan) -> (Vec<AlertRule>, Vec<Skipped>) {
     let mut rules = Vec::new();
     let mut skipped = Vec::new();
-    for m in &config.metrics {
-        let name = m.instance_name();
-        if m.stage() == Stage::Shadow {
+    for planned in &plan.metrics {
+        let (m, name) = (&planned.entry, planned.name.clone());
+        if planned.stage == Stage::Shadow {
             skipped.push(Skipped {
                 metric: name,
                 why: "stage is shadow (never alerts)".into(),
@@ -72,7 +74,7 @@ pub fn rules(config: &Config) -> (Vec<AlertRule>, Vec<Skipped>) {
         let labels = vec![
             ("severity".to_owned(), alert.severity.clone()),
             ("metric".to_owned(), name.clone()),
-            ("stage".to_owned(), m.stage().as_str().to_owned()),
+            ("stage".to_owned(), planned.stage.as_str().to_owned()),
         ];
         if let Some(t) = fail {
             rules.push(AlertRule {
@@ -226,6 +228,7 @@ pub fn to_yaml(rules: &[AlertRule], source: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use std::path::Path;
 
     #[test]
@@ -253,7 +256,15 @@ mod tests {
             Path::new("."),
         )
         .unwrap();
-        let (rules, skipped) = rules(&config);
+        let plan = crate::resolve::resolve_config(
+            config,
+            Path::new("caliper.toml"),
+            None,
+            crate::resolve::Network::Offline,
+            &crate::resolve::NoRegistry,
+        )
+        .unwrap();
+        let (rules, skipped) = rules(&plan);
         let per_metric: Vec<(&str, &str, &str)> = rules
             .iter()
             .filter_map(|r| {

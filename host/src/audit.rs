@@ -81,7 +81,7 @@ impl Stewardship {
         let stage = config
             .and_then(|m| m.stage)
             .or_else(|| manifest.and_then(|p| p.stage))
-            .or_else(|| config.map(MetricConfig::stage))
+            .or_else(|| config.map(|m| m.stage.unwrap_or_default()))
             .or(fallback.stage);
         let review_by = config
             .and_then(|m| m.review_by.as_deref())

@@ -159,17 +159,9 @@ pub fn check(spec: &Arc<MetricSpec>, cases: &[Case]) -> Vec<Mismatch> {
             .config
             .as_ref()
             .map_or_else(|| spec.config.clone(), |c| c.to_string());
-        let instance = instances.entry(config.clone()).or_insert_with(|| {
-            MetricInstance::new(Arc::new(MetricSpec {
-                config,
-                name: spec.name.clone(),
-                plugin: spec.plugin.clone(),
-                limits: spec.limits.clone(),
-                grants: spec.grants.clone(),
-                when: Default::default(),
-                failure_log: Default::default(),
-            }))
-        });
+        let instance = instances
+            .entry(config.clone())
+            .or_insert_with(|| MetricInstance::new(Arc::new(spec.with_config(config))));
         let evaluation = instance.evaluate(&case.sample.prepare());
         let problems = case.expect.mismatches(&evaluation);
         if !problems.is_empty() {

@@ -72,10 +72,6 @@ pub struct Config {
     /// The metrics, in report order.
     #[serde(rename = "metric")]
     pub metrics: Vec<MetricConfig>,
-    /// The lock file every metric must match (`--locked`); not part of the
-    /// file, set by the command.
-    #[serde(skip)]
-    pub lock: Option<std::sync::Arc<crate::lockfile::Lockfile>>,
 }
 
 /// Package signatures a config requires (see [`crate::signing`]).
@@ -360,16 +356,9 @@ pub struct MetricConfig {
     pub name: Option<String>,
     /// Path to the `.wasm` component (relative to the config file), or an
     /// OCI reference (`oci://HOST/REPO:TAG` or `oci://HOST/REPO@sha256:…`),
-    /// which parsing resolves to the component's file in the local package
-    /// store (see [`crate::oci::resolve`]).
+    /// kept as written: parsing checks its syntax, and
+    /// [`resolve`](crate::resolve) finds its file in the local package store.
     pub path: PathBuf,
-    /// The `oci://` reference `path` was resolved from, if it was one.
-    #[serde(skip)]
-    pub reference: Option<String>,
-    /// The package manifest's default config, used when `config` is absent
-    /// (kept as JSON: it need not fit TOML, e.g. `null` values).
-    #[serde(skip)]
-    pub package_config: Option<serde_json::Value>,
     /// Configuration passed to the metric (any TOML table).
     #[serde(default)]
     pub config: Option<toml::Table>,
@@ -391,8 +380,8 @@ pub struct MetricConfig {
     #[serde(default)]
     pub gate: Option<Gate>,
     /// How far its results reach: shadow, alert or gate [default: the
-    /// package manifest's stage, else gate]. Read it with
-    /// [`MetricConfig::stage`].
+    /// package manifest's stage, else gate]. The stage in effect is
+    /// [`PlannedMetric::stage`](crate::resolve::PlannedMetric::stage).
     #[serde(default)]
     pub stage: Option<Stage>,
     /// Guardrail behaviour when the metric fails to answer.
@@ -421,33 +410,16 @@ pub struct MetricConfig {
 }
 
 impl MetricConfig {
-    /// Fills what the config leaves out (config, stage) from the manifest
-    /// embedded in the component, if the file is there and has one.
-    fn apply_package_defaults(&mut self) {
-        let configured = self.config.is_some() || self.json_config.is_some();
-        if configured && self.stage.is_some() {
-            return;
-        }
-        let Some(manifest) = crate::package::read_embedded_file(&self.path) else {
-            return;
-        };
-        if self.stage.is_none() {
-            self.stage = manifest.stage;
-        }
-        if !configured {
-            self.package_config = Some(manifest.config);
-        }
+    /// The `oci://` reference `path` names, if it names one.
+    pub fn reference(&self) -> Option<&str> {
+        crate::oci::OciRef::in_path(&self.path)
     }
 
     /// The instance name: `name`, or the file stem (for an OCI reference,
     /// the last repository segment) with `_` as `-`.
     pub fn instance_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
-            if let Some(Ok(reference)) = self
-                .reference
-                .as_deref()
-                .map(str::parse::<crate::oci::OciRef>)
-            {
+            if let Some(Ok(reference)) = self.reference().map(str::parse::<crate::oci::OciRef>) {
                 return reference.default_name();
             }
             self.path
@@ -457,20 +429,14 @@ impl MetricConfig {
         })
     }
 
-    /// The stage in effect: the configured one, else gate (a package's
-    /// default stage is filled in when the config is parsed).
-    pub fn stage(&self) -> Stage {
-        self.stage.unwrap_or_default()
-    }
-
-    /// The config as JSON text: the configured one (`config` or
-    /// `config_json`), else the package's default config, else `{}`.
+    /// The config as JSON text as configured (`config` or `config_json`),
+    /// else `{}`. The package's default config, when there is one, applies
+    /// through [`PlannedMetric::config_json`](crate::resolve::PlannedMetric::config_json).
     pub fn config_json(&self) -> String {
-        match (&self.config, &self.json_config, &self.package_config) {
-            (Some(table), _, _) => serde_json::to_string(table).unwrap_or_else(|_| "{}".into()),
-            (None, Some(json), _) => json.clone(),
-            (None, None, Some(default)) => default.to_string(),
-            (None, None, None) => "{}".into(),
+        match (&self.config, &self.json_config) {
+            (Some(table), _) => serde_json::to_string(table).unwrap_or_else(|_| "{}".into()),
+            (None, Some(json)) => json.clone(),
+            (None, None) => "{}".into(),
         }
     }
 
@@ -593,9 +559,9 @@ impl Config {
         })
     }
 
-    /// Parses config text; relative paths are resolved against `base`, and
-    /// `oci://` metric paths to components in the local package store
-    /// (pulling them when needed: this may ask a registry).
+    /// Parses and validates config text; relative paths are joined to
+    /// `base`. Pure: no file is read, no registry asked (`oci://` paths are
+    /// checked for syntax only; see [`crate::resolve`]).
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: PathBuf::new(),
@@ -605,22 +571,16 @@ impl Config {
             path: PathBuf::new(),
             message,
         };
-        for key in &config.trust.keys {
-            crate::signing::parse_public_key(key)
-                .map_err(|e| invalid(format!("[trust] keys: {e}")))?;
-        }
         if config.trust.require_signature && config.trust.keys.is_empty() {
             return Err(invalid(
                 "[trust] require_signature is set but no keys are listed".into(),
             ));
         }
         let mut seen = BTreeSet::new();
-        let mut oci = crate::oci::Resolver::default();
         for m in &mut config.metrics {
-            if let Some(reference) = crate::oci::OciRef::in_path(&m.path) {
-                m.reference = Some(reference.to_owned());
-                m.path = oci
-                    .resolve(reference)
+            if let Some(reference) = m.reference() {
+                reference
+                    .parse::<crate::oci::OciRef>()
                     .map_err(|e| invalid(format!("metric `{}`: {e}", m.instance_name())))?;
             } else if m.path.is_relative() {
                 m.path = base.join(&m.path);
@@ -631,7 +591,6 @@ impl Config {
                 *examples = base.join(&*examples);
             }
             m.check_json_config().map_err(invalid)?;
-            m.apply_package_defaults();
             let name = m.instance_name();
             if !seen.insert(name.clone()) {
                 return Err(invalid(format!(
@@ -873,8 +832,8 @@ mod tests {
         assert_eq!(c.serve.request_timeout_ms, 2000);
         let m = &c.metrics[0];
         assert_eq!(
-            (m.stage(), m.failure_mode),
-            (Stage::Alert, FailureMode::FailClosed)
+            (m.stage, m.failure_mode),
+            (Some(Stage::Alert), FailureMode::FailClosed)
         );
         let alert = m.alert.as_ref().unwrap();
         assert_eq!((alert.for_.as_str(), alert.window.as_str()), ("10m", "5m"));
@@ -949,30 +908,6 @@ mod tests {
             let err = parse_error(&format!("[audit]\n{bad}"));
             assert!(err.contains(expect), "{bad}: {err}");
         }
-    }
-
-    #[test]
-    fn a_metric_without_config_or_stage_takes_the_packages_even_beyond_toml() {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest: crate::package::Manifest = serde_json::from_value(serde_json::json!({
-            "name": "m", "version": "1.0.0", "description": "", "owner": "", "goal": "",
-            "contract": "0.1.0", "min_host": "0.1.0", "stage": "shadow",
-            "config": {"threshold": null, "terms": ["a"]},
-        }))
-        .unwrap();
-        let packed = crate::package::embed(b"\0asm\x0d\x00\x01\x00", &manifest).unwrap();
-        std::fs::write(dir.path().join("m.wasm"), packed).unwrap();
-        let c = Config::parse("[[metric]]\npath = \"m.wasm\"\n", dir.path()).unwrap();
-        let m = &c.metrics[0];
-        assert_eq!(m.stage(), Stage::Shadow);
-        assert_eq!(m.config_json(), r#"{"threshold":null,"terms":["a"]}"#);
-        let c = Config::parse(
-            "[[metric]]\npath = \"m.wasm\"\nstage = \"gate\"\nconfig = { terms = [] }\n",
-            dir.path(),
-        )
-        .unwrap();
-        assert_eq!(c.metrics[0].stage(), Stage::Gate);
-        assert_eq!(c.metrics[0].config_json(), r#"{"terms":[]}"#);
     }
 
     #[test]

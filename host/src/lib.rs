@@ -46,6 +46,7 @@ pub mod package;
 pub mod plugin;
 pub mod registry;
 pub mod report;
+pub mod resolve;
 pub mod runner;
 pub mod sample;
 pub mod sandbox;

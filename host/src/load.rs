@@ -1,4 +1,5 @@
-//! From a [`Config`] to running metrics: read every component once (however
+//! From a [`LoadPlan`] (a resolved config, see [`crate::resolve`]) to
+//! running metrics: read every component once (however
 //! many instances use it), admit it for each metric that uses it (lock and
 //! trust policy, on the raw bytes), compile and describe it only then, and
 //! start one instance of each metric to check its config, so a bad config
@@ -14,11 +15,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cache::CompileCache;
-use crate::config::{Config, MetricConfig};
+use crate::config::Config;
 use crate::engine::{Runtime, RuntimeOptions};
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
 use crate::plugin::{Plugin, PluginFile};
+use crate::resolve::{LoadPlan, PlannedMetric};
 use crate::signing::Found;
 
 /// A metric that could not be loaded.
@@ -65,25 +67,26 @@ pub fn compile_cache(config: &Config) -> CompileCache {
     }
 }
 
-/// Whether the config lets a component with this digest and these
+/// Whether the plan lets a component with this digest and these
 /// signatures load as metric `m`: no signature that fails to match its
 /// content, a trusted signer when the config requires one, and the locked
-/// digest when the config is locked. Needs only what
+/// digest when the plan is locked. Needs only what
 /// [`PluginFile`] reads from the raw bytes.
 pub fn admit(
     digest: &str,
     signatures: &[Found],
-    m: &MetricConfig,
-    config: &Config,
+    m: &PlannedMetric,
+    plan: &LoadPlan,
 ) -> Result<(), String> {
     let mut problems = Vec::new();
-    if let Some(lock) = &config.lock
-        && let Err(e) = lock.check(&m.instance_name(), digest)
+    if let Some(lock) = &plan.lock
+        && let Err(e) = lock.check(&m.name, digest)
     {
         problems.push(e);
     }
-    let trust = if config.trust.require_signature {
-        crate::signing::check_trusted(signatures, &config.trust.keys).map(|_| ())
+    let trust = &plan.config.trust;
+    let trust = if trust.require_signature {
+        crate::signing::check_trusted(signatures, &trust.keys).map(|_| ())
     } else {
         crate::signing::check_unchanged(signatures)
     };
@@ -129,33 +132,34 @@ impl Components {
     }
 
     /// The plugin of metric `m`: its file read (bounded) and parsed, the
-    /// digest, lock and signatures checked against `config` ([`admit`]),
+    /// digest, lock and signatures checked against `plan` ([`admit`]),
     /// and only then compiled (through the cache) and described.
-    pub fn admitted(&mut self, m: &MetricConfig, config: &Config) -> Result<Arc<Plugin>, Refusal> {
+    pub fn admitted(&mut self, m: &PlannedMetric, plan: &LoadPlan) -> Result<Arc<Plugin>, Refusal> {
+        let path = m.component().map_err(Refusal::Load)?.to_owned();
         let file = self
             .files
-            .entry(m.path.clone())
-            .or_insert_with(|| PluginFile::read(&m.path).map_err(|e| e.to_string()));
+            .entry(path.clone())
+            .or_insert_with(|| PluginFile::read(&path).map_err(|e| e.to_string()));
         let file = file.as_mut().map_err(|e| Refusal::Load(e.clone()))?;
-        admit(&file.digest, &file.signatures, m, config).map_err(Refusal::Policy)?;
-        if let Some(done) = self.plugins.get(&m.path) {
+        admit(&file.digest, &file.signatures, m, plan).map_err(Refusal::Policy)?;
+        if let Some(done) = self.plugins.get(&path) {
             return done.clone().map_err(Refusal::Load);
         }
         // Described once for every metric that uses this file: under the
         // tightest of their limits, so no metric's caps are exceeded.
-        let limits = config
+        let limits = plan
             .metrics
             .iter()
-            .filter(|other| other.path == m.path)
-            .map(|other| config.limits_for(other))
+            .filter(|other| other.file.as_deref() == Some(&path))
+            .map(|other| other.limits.clone())
             .reduce(|a, b| a.strictest(&b))
-            .unwrap_or_else(|| config.limits_for(m));
+            .unwrap_or_else(|| m.limits.clone());
         let plugin = Plugin::compile(&self.runtime, &self.cache, file, &limits)
             .map(Arc::new)
             .map_err(|e| e.to_string());
         // Compiled (or failed) once and for all: the bytes are not needed.
         file.release();
-        self.plugins.insert(m.path.clone(), plugin.clone());
+        self.plugins.insert(path, plugin.clone());
         plugin.map_err(Refusal::Load)
     }
 
@@ -171,14 +175,14 @@ impl Components {
 /// Proves a configured metric works before it is used: starts an instance
 /// with its config (a rejected config or a trap at start is an error) and
 /// runs its labelled examples, if it has any. Returns the started instance.
-pub fn validate(spec: &Arc<MetricSpec>, m: &MetricConfig) -> Result<MetricInstance, String> {
+pub fn validate(spec: &Arc<MetricSpec>, m: &PlannedMetric) -> Result<MetricInstance, String> {
     let mut instance = MetricInstance::new(spec.clone());
     instance.start().map_err(|f| f.message)?;
     if let Some(manifest) = &spec.plugin.manifest {
         check_package_examples(spec, manifest)
             .map_err(|report| format!("package {report} (its embedded examples)"))?;
     }
-    if let Some(path) = &m.examples {
+    if let Some(path) = &m.entry.examples {
         let cases = crate::cases::load(path).map_err(|e| format!("examples: {e}"))?;
         let mismatches = crate::cases::check(spec, &cases);
         if !mismatches.is_empty() {
@@ -204,15 +208,7 @@ pub fn check_package_examples(
     if cases.is_empty() {
         return Ok(0);
     }
-    let package = Arc::new(MetricSpec {
-        name: spec.name.clone(),
-        plugin: spec.plugin.clone(),
-        config: manifest.config.to_string(),
-        limits: spec.limits.clone(),
-        grants: spec.grants.clone(),
-        when: Default::default(),
-        failure_log: Default::default(),
-    });
+    let package = Arc::new(spec.with_config(manifest.config.to_string()));
     let mismatches = crate::cases::check(&package, &cases);
     if mismatches.is_empty() {
         Ok(cases.len())
@@ -226,28 +222,25 @@ pub fn check_package_examples(
     }
 }
 
-/// Loads and validates every metric of `config`. Returns every failure, not
+/// Loads and validates every metric of `plan`. Returns every failure, not
 /// just the first, so one run of `caliper list` shows all problems.
 pub fn load_metrics(
     runtime: &Arc<Runtime>,
     cache: &CompileCache,
-    config: &Config,
+    plan: &LoadPlan,
 ) -> Result<Vec<Arc<MetricSpec>>, Vec<MetricLoadError>> {
     let mut components = Components::new(runtime, cache);
     let mut specs = Vec::new();
     let mut errors = Vec::new();
-    for m in &config.metrics {
-        let metric = m.instance_name();
+    for m in &plan.metrics {
+        let metric = m.name.clone();
         // The path an operator wrote: the `oci://` reference, if it was one.
         let start_error = |metric, message| MetricLoadError::Start {
             metric,
-            path: m
-                .reference
-                .as_ref()
-                .map_or_else(|| m.path.clone(), PathBuf::from),
+            path: m.origin(),
             message,
         };
-        let plugin = match components.admitted(m, config) {
+        let plugin = match components.admitted(m, plan) {
             Ok(p) => p,
             Err(Refusal::Load(message)) => {
                 errors.push(MetricLoadError::Plugin { metric, message });
@@ -267,15 +260,7 @@ pub fn load_metrics(
             load_ms = plugin.load_time.as_secs_f64() * 1e3,
             "loaded metric"
         );
-        let spec = Arc::new(MetricSpec {
-            name: metric.clone(),
-            plugin,
-            config: m.config_json(),
-            limits: config.limits_for(m),
-            grants: m.grants.clone(),
-            when: m.when.clone(),
-            failure_log: Default::default(),
-        });
+        let spec = Arc::new(MetricSpec::planned(plugin, m));
         if let Err(message) = validate(&spec, m) {
             errors.push(start_error(metric, message));
             continue;

@@ -93,6 +93,54 @@ pub struct MetricSpec {
     pub failure_log: FailureLog,
 }
 
+impl MetricSpec {
+    /// A metric instance of `plugin` with this config (JSON text), limits,
+    /// grants and filter; no failure logged yet.
+    pub fn new(
+        name: String,
+        plugin: Arc<Plugin>,
+        config: String,
+        limits: Limits,
+        grants: Grants,
+        when: When,
+    ) -> Self {
+        MetricSpec {
+            name,
+            plugin,
+            config,
+            limits,
+            grants,
+            when,
+            failure_log: FailureLog::default(),
+        }
+    }
+
+    /// The instance a resolved `[[metric]]` entry describes, of `plugin`.
+    pub fn planned(plugin: Arc<Plugin>, m: &crate::resolve::PlannedMetric) -> Self {
+        MetricSpec::new(
+            m.name.clone(),
+            plugin,
+            m.config_json.clone(),
+            m.limits.clone(),
+            m.entry.grants.clone(),
+            m.entry.when.clone(),
+        )
+    }
+
+    /// The same component, name, limits and grants with another config and
+    /// no filter (to run examples under the config they name).
+    pub fn with_config(&self, config: String) -> Self {
+        MetricSpec::new(
+            self.name.clone(),
+            self.plugin.clone(),
+            config,
+            self.limits.clone(),
+            self.grants.clone(),
+            When::default(),
+        )
+    }
+}
+
 /// Failures of one metric (timeout, trap, ...) logged one by one before the
 /// rest are only counted: a metric broken on every sample of a large run
 /// must not bury the log. Every failure is still an outcome, counted in the

@@ -27,22 +27,22 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use crate::cache::CompileCache;
-use crate::config::{Config, FailureMode, MetricConfig, Stage};
+use crate::config::{Config, FailureMode, Stage};
 use crate::engine::Runtime;
 use crate::instance::MetricInstance;
 use crate::load;
 use crate::metric::MetricSpec;
 use crate::outcome::Evaluation;
+use crate::resolve::{ComponentSource, LoadPlan, Network, PlannedMetric, ResolveOptions};
 use crate::sample::{PreparedSample, Sample};
-use crate::sandbox::Limits;
 use crate::serve::admission::Budget;
 
 /// One version of a configured metric, ready to evaluate from any thread.
 pub struct LiveMetric {
     /// The loaded component, config and limits.
     pub spec: Arc<MetricSpec>,
-    /// The `[[metric]]` entry it was built from.
-    pub source: MetricConfig,
+    /// The resolved `[[metric]]` entry it was built from.
+    pub source: PlannedMetric,
     /// When this version was built.
     pub loaded_at: SystemTime,
     /// Idle live instances with the time they were returned, oldest first.
@@ -61,14 +61,14 @@ impl std::fmt::Debug for LiveMetric {
 }
 
 impl LiveMetric {
-    /// The metric's stage.
+    /// The metric's stage in effect.
     pub fn stage(&self) -> Stage {
-        self.source.stage()
+        self.source.stage
     }
 
     /// What a failure to answer means for a guardrail.
     pub fn failure_mode(&self) -> FailureMode {
-        self.source.failure_mode
+        self.source.entry.failure_mode
     }
 
     /// The metric's evaluation slots: a caller takes one before
@@ -212,7 +212,7 @@ pub enum MetricStatus {
 pub struct MetricEntry {
     /// The instance name.
     pub name: String,
-    /// The component file.
+    /// The component as configured: its file, or its `oci://` reference.
     pub path: PathBuf,
     /// The version serving, if any.
     pub live: Option<Arc<LiveMetric>>,
@@ -220,19 +220,18 @@ pub struct MetricEntry {
     pub status: MetricStatus,
     /// The last load or reload.
     pub last_reload: ReloadRecord,
-    source: MetricConfig,
-    limits: Limits,
+    source: PlannedMetric,
 }
 
 impl MetricEntry {
-    /// The configured stage (also when no version serves).
+    /// The stage in effect (also when no version serves).
     pub fn stage(&self) -> Stage {
-        self.source.stage()
+        self.source.stage
     }
 
     /// The configured failure mode (also when no version serves).
     pub fn failure_mode(&self) -> FailureMode {
-        self.source.failure_mode
+        self.source.entry.failure_mode
     }
 
     /// Whether a request must be blocked because this metric cannot answer:
@@ -247,8 +246,8 @@ impl MetricEntry {
 /// The metric set at one moment; immutable once published.
 #[derive(Debug)]
 pub struct Snapshot {
-    /// The config in force (the last one that parsed).
-    pub config: Arc<Config>,
+    /// The config in force (the last one that parsed and resolved).
+    pub plan: Arc<LoadPlan>,
     /// The last (re)load of the config file itself.
     pub config_reload: ReloadRecord,
     /// Every configured metric, in config order.
@@ -258,6 +257,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The config file in force, as parsed.
+    pub fn config(&self) -> &Config {
+        &self.plan.config
+    }
+
     /// The metrics that answer, in config order.
     pub fn serving(&self) -> impl Iterator<Item = &Arc<LiveMetric>> {
         self.metrics.iter().filter_map(|m| m.live.as_ref())
@@ -268,18 +272,10 @@ impl Snapshot {
         self.metrics.iter().find(|m| m.name == name)
     }
 
-    /// Files whose changes matter: the config, every metric's component and
-    /// examples.
-    pub fn watched_files(&self, config_path: &Path) -> Vec<PathBuf> {
-        let mut files = vec![config_path.to_owned()];
-        if self.config.lock.is_some() {
-            files.push(crate::lockfile::path_for(config_path));
-        }
-        for m in &self.config.metrics {
-            files.push(m.path.clone());
-            files.extend(m.examples.clone());
-        }
-        files
+    /// Files whose changes matter: the config, the lock, every metric's
+    /// component and examples.
+    pub fn watched_files(&self) -> Vec<PathBuf> {
+        self.plan.watched_files()
     }
 }
 
@@ -300,6 +296,8 @@ pub struct Registry {
     config_path: PathBuf,
     /// Whether every metric must match `caliper.lock` (`--locked`).
     locked: bool,
+    /// Where `oci://` metrics come from.
+    source: Arc<dyn ComponentSource>,
     current: ArcSwap<Snapshot>,
     reloading: Mutex<()>,
 }
@@ -310,36 +308,39 @@ impl Registry {
     /// half-configured. `cache` overrides the config's compile cache. With
     /// `locked`, every metric must match `caliper.lock` beside the config, at
     /// start and at every reload (a change to the lock file reloads).
+    /// `oci://` metrics are fetched from `source` at start and at every
+    /// reload of the config.
     pub fn open(
         config_path: &Path,
         cache: Option<CompileCache>,
         locked: bool,
+        source: Arc<dyn ComponentSource>,
     ) -> anyhow::Result<Registry> {
         let config_path = std::path::absolute(config_path)?;
-        let config = read_config(&config_path, locked)?;
+        let plan = resolve(&config_path, locked, &*source)?;
+        let config = &plan.config;
         if config.metrics.is_empty() {
             anyhow::bail!(
                 "{} defines no metrics; add a [[metric]] table with a `path`",
                 config_path.display()
             );
         }
-        let runtime = Runtime::new(load::runtime_options(&config))?;
-        let cache = cache.unwrap_or_else(|| load::compile_cache(&config));
+        let runtime = Runtime::new(load::runtime_options(config))?;
+        let cache = cache.unwrap_or_else(|| load::compile_cache(config));
         let started = Instant::now();
         let mut components = load::Components::new(&runtime, &cache);
         let mut metrics = Vec::new();
         let mut errors = Vec::new();
-        for m in &config.metrics {
+        for m in &plan.metrics {
             let started = Instant::now();
-            match build(&config, m, &mut components) {
+            match build(&plan, m, &mut components) {
                 Ok(live) => metrics.push(entry(
                     m,
-                    &config,
                     Some(live.clone()),
                     MetricStatus::Serving,
                     record(ReloadResult::Loaded, Some(&live), None, started),
                 )),
-                Err(e) => errors.push(format!("  metric `{}`: {e}", m.instance_name())),
+                Err(e) => errors.push(format!("  metric `{}`: {e}", m.name)),
             }
         }
         if !errors.is_empty() {
@@ -351,7 +352,7 @@ impl Registry {
             );
         }
         let snapshot = Snapshot {
-            config: Arc::new(config),
+            plan: Arc::new(plan),
             config_reload: record(ReloadResult::Loaded, None, None, started),
             metrics,
             generation: 0,
@@ -361,6 +362,7 @@ impl Registry {
             cache,
             config_path,
             locked,
+            source,
             current: ArcSwap::from_pointee(snapshot),
             reloading: Mutex::new(()),
         })
@@ -378,7 +380,7 @@ impl Registry {
 
     /// Files whose changes should trigger [`Registry::reload`].
     pub fn watched_files(&self) -> Vec<PathBuf> {
-        self.snapshot().watched_files(&self.config_path)
+        self.snapshot().watched_files()
     }
 
     /// Rebuilds what `changed` (absolute paths) affects and publishes the
@@ -388,7 +390,7 @@ impl Registry {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let old = self.current.load_full();
         let mut events = Vec::new();
-        let mut config = old.config.clone();
+        let mut plan = old.plan.clone();
         let mut config_reload = old.config_reload.clone();
         let lock_changed =
             self.locked && changed.contains(&crate::lockfile::path_for(&self.config_path));
@@ -400,7 +402,7 @@ impl Registry {
             match self.reload_config() {
                 Ok(new) => {
                     config_changed = true;
-                    config = Arc::new(new);
+                    plan = Arc::new(new);
                     config_reload = record(ReloadResult::Reloaded, None, None, started);
                 }
                 Err(e) => {
@@ -414,20 +416,25 @@ impl Registry {
         }
 
         let mut components = load::Components::new(&self.runtime, &self.cache);
-        let mut metrics = Vec::with_capacity(config.metrics.len());
-        for m in &config.metrics {
-            let name = m.instance_name();
+        let mut metrics = Vec::with_capacity(plan.metrics.len());
+        for m in &plan.metrics {
+            let name = m.name.clone();
             let prev = old.get(&name);
+            // Unaffected: the same resolved entry (a moved tag is a new file),
+            // still admitted, and none of its files changed.
             let unaffected = prev.is_some_and(|p| {
                 p.source == *m
                     && (p.live.is_some() || !config_changed)
                     && p.live.as_ref().is_none_or(|l| {
                         let plugin = &l.spec.plugin;
-                        load::admit(&plugin.digest, &plugin.signatures, m, &config).is_ok()
+                        load::admit(&plugin.digest, &plugin.signatures, m, &plan).is_ok()
                     })
-                    && p.limits == config.limits_for(m)
-                    && !changed.contains(&m.path)
-                    && !m.examples.as_ref().is_some_and(|e| changed.contains(e))
+                    && !m.file.as_ref().is_some_and(|f| changed.contains(f))
+                    && !m
+                        .entry
+                        .examples
+                        .as_ref()
+                        .is_some_and(|e| changed.contains(e))
             });
             if let (true, Some(prev)) = (unaffected, prev) {
                 metrics.push(prev.clone());
@@ -435,28 +442,28 @@ impl Registry {
             }
             let started = Instant::now();
             let previous = prev.and_then(|p| p.live.clone());
-            let new_entry = if !m.path.exists() {
-                let error = Some(format!("{} was deleted", m.path.display()));
+            let new_entry = if !m.file.as_ref().is_some_and(|f| f.exists()) {
+                let error = Some(format!("{} was deleted", m.origin().display()));
                 let record = record(ReloadResult::Removed, None, error, started);
-                entry(m, &config, None, MetricStatus::Removed, record)
+                entry(m, None, MetricStatus::Removed, record)
             } else {
-                match build(&config, m, &mut components) {
+                match build(&plan, m, &mut components) {
                     Ok(live) => {
                         let result = match previous {
                             Some(_) => ReloadResult::Reloaded,
                             None => ReloadResult::Loaded,
                         };
                         let record = record(result, Some(&live), None, started);
-                        entry(m, &config, Some(live), MetricStatus::Serving, record)
+                        entry(m, Some(live), MetricStatus::Serving, record)
                     }
                     Err(e) => {
-                        let digest = components.digest(&m.path);
+                        let digest = m.file.as_deref().and_then(|f| components.digest(f));
                         // The previous version keeps serving only if the
                         // lock and the trust policy now in force still admit
                         // it: a stricter policy evicts it.
                         let refusal = previous.as_ref().and_then(|l| {
                             let plugin = &l.spec.plugin;
-                            load::admit(&plugin.digest, &plugin.signatures, m, &config)
+                            load::admit(&plugin.digest, &plugin.signatures, m, &plan)
                                 .err()
                                 .map(|why| (plugin.digest.clone(), why))
                         });
@@ -479,7 +486,7 @@ impl Registry {
                         // config (the new one was not proven to work).
                         let mut e = match (prev, keep) {
                             (Some(p), true) => p.clone(),
-                            _ => entry(m, &config, None, status, record.clone()),
+                            _ => entry(m, None, status, record.clone()),
                         };
                         e.status = status;
                         e.last_reload = record;
@@ -520,7 +527,7 @@ impl Registry {
             }
         }
         self.current.store(Arc::new(Snapshot {
-            config,
+            plan,
             config_reload,
             metrics,
             generation: old.generation + 1,
@@ -528,49 +535,46 @@ impl Registry {
         events
     }
 
-    fn reload_config(&self) -> Result<Config, String> {
-        let config = read_config(&self.config_path, self.locked).map_err(|e| format!("{e:#}"))?;
-        if load::runtime_options(&config).fuel && !self.runtime.options().fuel {
+    fn reload_config(&self) -> Result<LoadPlan, String> {
+        let plan =
+            resolve(&self.config_path, self.locked, &*self.source).map_err(|e| e.to_string())?;
+        if load::runtime_options(&plan.config).fuel && !self.runtime.options().fuel {
             return Err(
                 "a metric now has a fuel limit, which needs a restart (the engine was started \
                  without fuel metering)"
                     .into(),
             );
         }
-        Ok(config)
+        Ok(plan)
     }
 }
 
-/// Reads the config and, when `locked`, the lock file beside it.
-fn read_config(config_path: &Path, locked: bool) -> anyhow::Result<Config> {
-    let mut config = Config::load(config_path)?;
-    if locked {
-        let lock = crate::lockfile::Lockfile::read(&crate::lockfile::path_for(config_path))?;
-        config.lock = Some(Arc::new(lock));
-    }
-    Ok(config)
+/// Reads and resolves the config (with the lock beside it when `locked`);
+/// a serving process may ask registries.
+fn resolve(
+    config_path: &Path,
+    locked: bool,
+    source: &dyn ComponentSource,
+) -> Result<LoadPlan, crate::resolve::ResolveError> {
+    let options = ResolveOptions {
+        locked,
+        network: Network::Allowed,
+    };
+    crate::resolve::resolve(config_path, &options, source)
 }
 
 /// Admits (lock and trust, on the raw bytes), loads, instantiates and
 /// configures one metric and runs its examples; the started instance goes
 /// into the pool so the first request does not pay for it.
 fn build(
-    config: &Config,
-    m: &MetricConfig,
+    plan: &LoadPlan,
+    m: &PlannedMetric,
     components: &mut load::Components,
 ) -> Result<Arc<LiveMetric>, String> {
-    let plugin = components.admitted(m, config).map_err(|e| e.to_string())?;
-    let spec = Arc::new(MetricSpec {
-        name: m.instance_name(),
-        plugin,
-        config: m.config_json(),
-        limits: config.limits_for(m),
-        grants: m.grants.clone(),
-        when: m.when.clone(),
-        failure_log: Default::default(),
-    });
+    let plugin = components.admitted(m, plan).map_err(|e| e.to_string())?;
+    let spec = Arc::new(MetricSpec::planned(plugin, m));
     let instance = load::validate(&spec, m)?;
-    let serve = &config.serve;
+    let serve = &plan.config.serve;
     Ok(Arc::new(LiveMetric {
         spec,
         source: m.clone(),
@@ -582,20 +586,18 @@ fn build(
 }
 
 fn entry(
-    m: &MetricConfig,
-    config: &Config,
+    m: &PlannedMetric,
     live: Option<Arc<LiveMetric>>,
     status: MetricStatus,
     last_reload: ReloadRecord,
 ) -> MetricEntry {
     MetricEntry {
-        name: m.instance_name(),
-        path: m.path.clone(),
+        name: m.name.clone(),
+        path: m.origin(),
         live,
         status,
         last_reload,
         source: m.clone(),
-        limits: config.limits_for(m),
     }
 }
 

@@ -40,6 +40,7 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "caliper-host/package",
         "caliper-host/plugin",
         "caliper-host/report",
+        "caliper-host/resolve",
         "caliper-host/runner",
         "caliper-host/signing",
     ],

@@ -461,3 +461,58 @@ fn an_error_names_its_cause_once() {
         assert!(!err.contains(":0:"), "{args:?}: no line 0: {err}");
     }
 }
+
+/// Parsing `caliper.toml` reads that file only: the commands that load no
+/// metric never contact the registry an `oci://` metric names, while `run`
+/// still resolves it.
+#[test]
+fn only_commands_that_load_metrics_contact_a_registry() {
+    let s = Scratch::new();
+    let local = metric_toml("len", "response-length", "config = { max = 5 }");
+    s.write("caliper.toml", &local);
+    s.jsonl(
+        "d.jsonl",
+        &[serde_json::json!({"id": "a", "output": "short"})],
+    );
+    s.run(&["run", "d.jsonl", "-o", "a.jsonl"]).expect_code(0);
+    s.run(&["run", "d.jsonl", "-o", "b.jsonl"]).expect_code(0);
+    // Port 1 on loopback: nothing listens, a connection is refused at once;
+    // any attempt would show as a "cannot reach registry" warning or error.
+    s.write(
+        "caliper.toml",
+        &format!(
+            "{local}\n[[metric]]\nname = \"remote\"\npath = \"oci://127.0.0.1:1/x:tag\"\n\
+             regression = {{ max_drop = 0.1 }}\nalert = {{ max_fail_rate = 0.1 }}\n"
+        ),
+    );
+    for args in [
+        &["history"][..],
+        &["compare", "a.jsonl", "b.jsonl"][..],
+        &["compare", "last~1", "last"][..],
+        &["audit"][..],
+        &["alerts"][..],
+    ] {
+        let started = std::time::Instant::now();
+        let run = s.run(args);
+        let err = run.stderr();
+        assert!(
+            !err.contains("registry") && !err.contains("127.0.0.1:1"),
+            "{args:?} contacted the registry: {err}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+        // `compare` fails its gate on a metric absent from both sides (as it
+        // would for a local one); everything else succeeds.
+        let expected = if args[0] == "compare" { 1 } else { 0 };
+        assert_eq!(run.code(), expected, "{args:?}: {err}");
+    }
+    let run = s.run(&["run", "d.jsonl"]).expect_code(2);
+    assert!(
+        run.stderr().contains("cannot reach registry 127.0.0.1:1"),
+        "{}",
+        run.stderr()
+    );
+}

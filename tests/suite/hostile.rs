@@ -300,11 +300,17 @@ fn a_stalled_sample_holds_the_reader_back_instead_of_buffering_the_dataset() {
 limits = { timeout_ms = 1500 }"#,
         ),
     );
-    let config = caliper_host::config::Config::load(&s.path().join("caliper.toml")).unwrap();
+    let plan = caliper_host::resolve::resolve(
+        &s.path().join("caliper.toml"),
+        &Default::default(),
+        &caliper_host::resolve::NoRegistry,
+    )
+    .unwrap();
+    let config = &plan.config;
     let runtime =
-        caliper_host::engine::Runtime::new(caliper_host::load::runtime_options(&config)).unwrap();
-    let cache = caliper_host::load::compile_cache(&config);
-    let specs = caliper_host::load::load_metrics(&runtime, &cache, &config)
+        caliper_host::engine::Runtime::new(caliper_host::load::runtime_options(config)).unwrap();
+    let cache = caliper_host::load::compile_cache(config);
+    let specs = caliper_host::load::load_metrics(&runtime, &cache, &plan)
         .unwrap_or_else(|e| panic!("{e:?}"));
 
     const RECORDS: u64 = 50_000;

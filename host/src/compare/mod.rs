@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::{Config, Stage};
+use crate::config::RegressionGate;
+use crate::dataset::InputMapping;
 use crate::dataset::{self, RecordError};
 use crate::gate::GateResult;
 use crate::outcome::{Evaluation, Status};
@@ -322,15 +323,15 @@ impl SampleTexts {
     }
 }
 
-/// Reads the samples of a dataset with the config's mapping; `group_by`
-/// names the metadata key whose value is each sample's segment.
+/// Reads the samples of a dataset with `mapping`; `group_by` names the
+/// metadata key whose value is each sample's segment.
 pub fn sample_texts(
     path: &Path,
-    config: &Config,
+    mapping: &InputMapping,
     group_by: Option<&str>,
 ) -> anyhow::Result<HashMap<String, SampleText>> {
     let mut out = HashMap::new();
-    for record in dataset::open(path, &config.input, None)? {
+    for record in dataset::open(path, mapping, None)? {
         for s in record.samples? {
             let segment = group_by.map(|key| {
                 s.metadata_text(key)
@@ -560,19 +561,15 @@ fn compare_metric(
     }
 }
 
-/// Applies the `regression` gates of `config` to a comparison: a gate fails
-/// when the pass rate dropped by more than `max_drop` **and** the exact
-/// McNemar test says the change is significant at `alpha`. Metrics at stage
-/// `shadow` never gate. A gated metric missing from either side fails.
-pub fn apply_gates(comparison: &mut Comparison, config: &Config) {
+/// Applies regression gates (metric name, gate; see
+/// [`LoadPlan::regression_gates`](crate::resolve::LoadPlan::regression_gates))
+/// to a comparison: a gate fails when the pass rate dropped by more than
+/// `max_drop` **and** the exact McNemar test says the change is significant
+/// at `alpha`. A gated metric missing from either side fails.
+pub fn apply_gates(comparison: &mut Comparison, regression_gates: &[(String, RegressionGate)]) {
     let mut gates = Vec::new();
-    for m in &config.metrics {
-        let (Some(gate), name) = (&m.regression, m.instance_name()) else {
-            continue;
-        };
-        if m.stage() == Stage::Shadow {
-            continue;
-        }
+    for (name, gate) in regression_gates {
+        let name = name.clone();
         let Some(c) = comparison.metrics.iter().find(|c| c.metric == name) else {
             gates.push(GateResult {
                 metric: name,

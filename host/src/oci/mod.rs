@@ -36,7 +36,6 @@ mod client;
 mod reference;
 mod store;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use artifact::{PackageInfo, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE, component_world};
@@ -253,28 +252,40 @@ pub fn resolve(reference: &OciRef, store: &Store) -> Result<PathBuf, OciError> {
     }
 }
 
-/// Resolves the `oci://` metric paths of one config, each reference once.
+/// The registry as the [`ComponentSource`](crate::resolve::ComponentSource)
+/// of `oci://` metrics, over the default package store (opened when first
+/// needed).
 #[derive(Debug, Default)]
-pub struct Resolver {
-    resolved: HashMap<String, PathBuf>,
-    store: Option<Store>,
+pub struct RegistrySource {
+    store: std::sync::OnceLock<Result<Store, String>>,
 }
 
-impl Resolver {
-    /// The local file for the `oci://` reference `text` (see [`resolve`]),
-    /// in the default store.
-    pub fn resolve(&mut self, text: &str) -> Result<PathBuf, OciError> {
-        if let Some(path) = self.resolved.get(text) {
-            return Ok(path.clone());
+impl RegistrySource {
+    fn store(&self) -> Result<&Store, String> {
+        self.store
+            .get_or_init(|| Store::open_default().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl crate::resolve::ComponentSource for RegistrySource {
+    fn fetch(&self, reference: &str) -> Result<PathBuf, String> {
+        let reference: OciRef = reference.parse().map_err(|e: OciError| e.to_string())?;
+        resolve(&reference, self.store()?).map_err(|e| e.to_string())
+    }
+
+    fn cached(&self, reference: &str) -> Option<PathBuf> {
+        let reference: OciRef = reference.parse().ok()?;
+        let store = self.store().ok()?;
+        match store.find(&reference) {
+            Ok(Some(pulled)) => Some(pulled.path),
+            _ => store
+                .find_by_tag(&reference)
+                .ok()
+                .flatten()
+                .map(|(pulled, _)| pulled.path),
         }
-        let reference: OciRef = text.parse()?;
-        let store = match &self.store {
-            Some(store) => store,
-            None => self.store.insert(Store::open_default()?),
-        };
-        let path = resolve(&reference, store)?;
-        self.resolved.insert(text.to_owned(), path.clone());
-        Ok(path)
     }
 }
 

@@ -334,7 +334,7 @@ fn parse_samples(
             ));
         }
     };
-    let serve = &snapshot.config.serve;
+    let serve = &snapshot.config().serve;
     if records.is_empty() {
         return Err(ApiError::bad_request("`samples` is empty"));
     }
@@ -349,7 +349,7 @@ fn parse_samples(
             ),
         ));
     }
-    let mapper = Mapper::new(Path::new(stem), snapshot.config.input.clone());
+    let mapper = Mapper::new(Path::new(stem), snapshot.config().input.clone());
     // The limit counts samples after `expand_turns`, and mapping stops there.
     let samples = mapper
         .map_bounded(records, serve.max_samples_per_request)
@@ -508,7 +508,7 @@ async fn evaluate(
     let timeout_ms = request
         .deadline_ms
         .unwrap_or(u64::MAX)
-        .min(snapshot.config.serve.request_timeout_ms);
+        .min(snapshot.config().serve.request_timeout_ms);
     let deadline = Instant::now() + Duration::from_millis(timeout_ms);
     let groups = spread(metrics.len(), state.concurrency.capacity() as usize);
     let admitted = if metrics.is_empty() {
@@ -763,7 +763,7 @@ async fn ingest(
     }
     match state
         .ingest
-        .offer(samples, snapshot.config.serve.ingest_sample_rate)
+        .offer(samples, snapshot.config().serve.ingest_sample_rate)
     {
         Ok(receipt) => {
             let body = IngestResponse {

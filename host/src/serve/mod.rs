@@ -107,7 +107,7 @@ pub fn run(
     on_listening: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let snapshot = registry.snapshot();
-    let serve = snapshot.config.serve.clone();
+    let serve = snapshot.config().serve.clone();
     let bind: SocketAddr = match options.bind {
         Some(addr) => addr,
         None => serve

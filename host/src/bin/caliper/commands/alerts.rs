@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use caliper_host::alerts;
 use caliper_host::atomic_file;
-use caliper_host::config::Config;
 use clap::Args;
 
-use super::Exit;
+use super::{Exit, plan_offline};
 
 /// Write Prometheus alerting rules for the metrics of a config
 ///
@@ -39,8 +38,8 @@ pub struct AlertsCommand {
 
 impl AlertsCommand {
     pub fn execute(self) -> Result<Exit> {
-        let config = Config::load(&self.config)?;
-        let (rules, skipped) = alerts::rules(&config);
+        let plan = plan_offline(&self.config)?;
+        let (rules, skipped) = alerts::rules(&plan);
         for s in &skipped {
             eprintln!("note: no alert for `{}`: {}", s.metric, s.why);
         }

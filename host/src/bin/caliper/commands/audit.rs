@@ -7,10 +7,11 @@ use anyhow::{Context, Result};
 use caliper_host::audit::{self, Date, Kind, MetricAudit, Report, Settings, Stewardship};
 use caliper_host::config::Config;
 use caliper_host::history::History;
+use caliper_host::resolve::LoadPlan;
 use clap::Args;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
-use super::Exit;
+use super::{Exit, plan_offline};
 
 /// Find the metrics to review or retire, with evidence from the run history
 ///
@@ -104,9 +105,10 @@ pub struct AuditCommand {
 
 impl AuditCommand {
     pub fn execute(self) -> Result<Exit> {
-        let config = self.read_config()?;
-        let settings = self.settings(config.as_ref())?;
-        let path = match (&self.history, &config) {
+        let plan = self.read_config()?;
+        let config = plan.as_ref().map(|p| &p.config);
+        let settings = self.settings(config)?;
+        let path = match (&self.history, config) {
             (Some(path), _) => path.clone(),
             (None, Some(c)) => c.history.path.clone().unwrap_or_default(),
             (None, None) => unreachable!("read_config needs a config or --history"),
@@ -124,20 +126,24 @@ impl AuditCommand {
 
         // Today's config wins over what the runs recorded.
         for m in &mut metrics {
-            let entry = config
-                .as_ref()
-                .and_then(|c| c.metrics.iter().find(|e| e.instance_name() == m.metric));
-            m.in_config = config.as_ref().map(|_| entry.is_some());
-            if let Some(entry) = entry {
-                let manifest = caliper_host::package::read_embedded_file(&entry.path);
-                m.stewardship =
-                    Stewardship::resolve(Some(entry), manifest.as_ref(), m.latest_recorded());
+            let planned = plan.as_ref().and_then(|p| p.metric(&m.metric));
+            m.in_config = plan.as_ref().map(|_| planned.is_some());
+            if let Some(planned) = planned {
+                let manifest = planned
+                    .file
+                    .as_deref()
+                    .and_then(caliper_host::package::read_embedded_file);
+                m.stewardship = Stewardship::resolve(
+                    Some(&planned.entry),
+                    manifest.as_ref(),
+                    m.latest_recorded(),
+                );
             }
         }
-        let not_run: Vec<String> = config
+        let not_run: Vec<String> = plan
             .iter()
-            .flat_map(|c| &c.metrics)
-            .map(|e| e.instance_name())
+            .flat_map(|p| &p.metrics)
+            .map(|e| e.name.clone())
             .filter(|name| !metrics.iter().any(|m| &m.metric == name))
             .collect();
         let mut report = audit::audit(&runs, &metrics, not_run, &settings, now);
@@ -177,13 +183,14 @@ impl AuditCommand {
         })
     }
 
-    /// The config: `-c`, else `caliper.toml` if present; none is fine with
-    /// `--history`.
-    fn read_config(&self) -> Result<Option<Config>> {
+    /// The config (`-c`, else `caliper.toml` if present), resolved offline:
+    /// an audit reads package manifests on this machine, never a registry.
+    /// None is fine with `--history`.
+    fn read_config(&self) -> Result<Option<LoadPlan>> {
         let default = Path::new("caliper.toml");
         match &self.config {
-            Some(path) => Ok(Some(Config::load(path)?)),
-            None if default.exists() => Ok(Some(Config::load(default)?)),
+            Some(path) => Ok(Some(plan_offline(path)?)),
+            None if default.exists() => Ok(Some(plan_offline(default)?)),
             None if self.history.is_some() => Ok(None),
             None => anyhow::bail!(
                 "no caliper.toml here: pass -c FILE (for the history and thresholds) or --history DB"

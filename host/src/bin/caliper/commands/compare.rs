@@ -7,10 +7,11 @@ use anyhow::{Context, Result};
 use caliper_host::atomic_file;
 use caliper_host::compare::{self, CompareOptions, ResultSet, SampleText, SampleTexts};
 use caliper_host::config::Config;
+use caliper_host::dataset::InputMapping;
 use caliper_host::history::History;
 use clap::{Args, ValueEnum};
 
-use super::Exit;
+use super::{Exit, plan_offline};
 
 /// Compare two runs of the same metrics on the same samples: what got worse?
 ///
@@ -99,13 +100,16 @@ impl CompareCommand {
         if !(self.confidence > 0.0 && self.confidence < 1.0) {
             anyhow::bail!("--confidence must be between 0 and 1, e.g. 0.95");
         }
-        let config = match &self.config {
-            Some(path) => Some(Config::load(path)?),
+        // Resolved offline: the gates need each metric's stage in effect,
+        // never its code, and a comparison never asks a registry.
+        let plan = match &self.config {
+            Some(path) => Some(plan_offline(path)?),
             None if Path::new("caliper.toml").exists() => {
-                Some(Config::load(Path::new("caliper.toml"))?)
+                Some(plan_offline(Path::new("caliper.toml"))?)
             }
             None => None,
         };
+        let config = plan.as_ref().map(|p| &p.config);
         let (baseline_ref, candidate_ref) = match (&self.baseline, self.runs.as_slice()) {
             (Some(b), [c]) => (b.clone(), c.clone()),
             (None, [b, c]) => (b.clone(), c.clone()),
@@ -115,9 +119,9 @@ impl CompareCommand {
             }
         };
         let group_by = self.group_by.as_deref();
-        let (baseline, stored_baseline) = result_set(&baseline_ref, config.as_ref(), group_by)?;
-        let (candidate, stored_candidate) = result_set(&candidate_ref, config.as_ref(), group_by)?;
-        let mapping = config.clone().unwrap_or_default();
+        let (baseline, stored_baseline) = result_set(&baseline_ref, config, group_by)?;
+        let (candidate, stored_candidate) = result_set(&candidate_ref, config, group_by)?;
+        let mapping = config.map(|c| c.input.clone()).unwrap_or_default();
         let no_texts = stored_baseline.is_none() && stored_candidate.is_none();
         if group_by.is_some()
             && no_texts
@@ -150,8 +154,8 @@ impl CompareCommand {
         if comparison.metrics.is_empty() {
             anyhow::bail!("{baseline_ref} and {candidate_ref} have no metric in common");
         }
-        if let Some(config) = &config {
-            compare::apply_gates(&mut comparison, config);
+        if let Some(plan) = &plan {
+            compare::apply_gates(&mut comparison, &plan.regression_gates());
         }
         if let Some(path) = &self.json {
             let text = serde_json::to_string_pretty(&comparison)? + "\n";
@@ -219,9 +223,9 @@ fn result_set(reference: &str, config: Option<&Config>, group_by: Option<&str>) 
 
 fn read_texts(
     path: &Path,
-    config: &Config,
+    mapping: &InputMapping,
     group_by: Option<&str>,
 ) -> Result<HashMap<String, SampleText>> {
-    compare::sample_texts(path, config, group_by)
+    compare::sample_texts(path, mapping, group_by)
         .with_context(|| format!("reading dataset {}", path.display()))
 }

@@ -30,11 +30,9 @@ impl ListCommand {
         let loaded = load_config(global, &self.config, &[], false)?;
         let stage_of = |metric: &str| {
             loaded
-                .config
-                .metrics
-                .iter()
-                .find(|m| m.instance_name() == metric)
-                .map_or("gate", |m| m.stage().as_str())
+                .plan
+                .metric(metric)
+                .map_or("gate", |m| m.stage.as_str())
         };
         if self.json {
             let items: Vec<_> = loaded

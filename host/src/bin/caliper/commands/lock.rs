@@ -40,16 +40,16 @@ impl LockCommand {
         let lock = Lockfile {
             version: lockfile::VERSION,
             metrics: loaded
-                .config
+                .plan
                 .metrics
                 .iter()
                 .zip(&loaded.specs)
                 .map(|(m, spec)| LockedMetric {
                     name: spec.name.clone(),
                     source: m.reference.clone().unwrap_or_else(|| {
-                        m.path
-                            .strip_prefix(base)
-                            .unwrap_or(&m.path)
+                        let path = &m.entry.path;
+                        path.strip_prefix(base)
+                            .unwrap_or(path)
                             .display()
                             .to_string()
                     }),

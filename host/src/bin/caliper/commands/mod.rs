@@ -27,8 +27,9 @@ use caliper_host::cache::CompileCache;
 use caliper_host::config::Config;
 use caliper_host::engine::{Runtime, RuntimeOptions};
 use caliper_host::load;
-use caliper_host::lockfile::{self, Lockfile};
 use caliper_host::metric::MetricSpec;
+use caliper_host::oci::RegistrySource;
+use caliper_host::resolve::{self, LoadPlan, Network, ResolveOptions};
 use clap::{Args, Parser, Subcommand};
 
 /// Caliper runs micro metrics (small, sandboxed WebAssembly components) over
@@ -208,9 +209,9 @@ pub fn cache_override(global: &Global) -> Option<CompileCache> {
     }
 }
 
-/// A config file, its runtime and its loaded metrics.
+/// A resolved config and its loaded metrics.
 pub struct Loaded {
-    pub config: Config,
+    pub plan: LoadPlan,
     pub specs: Vec<Arc<MetricSpec>>,
 }
 
@@ -218,52 +219,60 @@ pub struct Loaded {
 /// `oci://` reference the package pulled into the local store.
 pub fn component_file(arg: &Path) -> Result<PathBuf> {
     match caliper_host::oci::OciRef::in_path(arg) {
-        Some(reference) => Ok(caliper_host::oci::Resolver::default().resolve(reference)?),
+        Some(reference) => Ok(caliper_host::resolve::ComponentSource::fetch(
+            &caliper_host::oci::RegistrySource::default(),
+            reference,
+        )
+        .map_err(anyhow::Error::msg)?),
         None => Ok(arg.to_owned()),
     }
 }
 
-/// Reads `path`, builds the runtime and loads every metric; all load
-/// failures are reported together. With `locked`, every metric must match
-/// `caliper.lock` beside the config.
+/// Reads and resolves `path` (asking registries for `oci://` metrics),
+/// builds the runtime and loads every metric; all load failures are reported
+/// together. With `locked`, every metric must match `caliper.lock` beside
+/// the config.
 pub fn load_config(global: &Global, path: &Path, only: &[String], locked: bool) -> Result<Loaded> {
-    let mut config = Config::load(path)?;
-    if locked {
-        let lock = Lockfile::read(&lockfile::path_for(path))?;
-        config.lock = Some(Arc::new(lock));
-    }
-    if !only.is_empty() {
-        let names: Vec<String> = config.metrics.iter().map(|m| m.instance_name()).collect();
-        for want in only {
-            if !names.contains(want) {
-                anyhow::bail!(
-                    "no metric named `{want}` in {}; it has: {}",
-                    path.display(),
-                    names.join(", ")
-                );
-            }
-        }
-        config.metrics.retain(|m| only.contains(&m.instance_name()));
-    }
-    if config.metrics.is_empty() {
+    let options = ResolveOptions {
+        locked,
+        network: Network::Allowed,
+    };
+    let mut plan = resolve::resolve(path, &options, &RegistrySource::default())?;
+    plan.only(only).map_err(anyhow::Error::msg)?;
+    if plan.metrics.is_empty() {
         anyhow::bail!(
             "{} defines no metrics; add a [[metric]] table with a `path`",
             path.display()
         );
     }
     let runtime =
-        Runtime::new(load::runtime_options(&config)).context("starting the Wasm runtime")?;
-    let cache = compile_cache(global, Some(&config));
-    let specs = load::load_metrics(&runtime, &cache, &config).map_err(|errors| {
+        Runtime::new(load::runtime_options(&plan.config)).context("starting the Wasm runtime")?;
+    let cache = compile_cache(global, Some(&plan.config));
+    let specs = load::load_metrics(&runtime, &cache, &plan).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
         anyhow::anyhow!(
             "{} of {} metrics failed to load:\n{}",
             errors.len(),
-            config.metrics.len(),
+            plan.metrics.len(),
             lines.join("\n")
         )
     })?;
-    Ok(Loaded { config, specs })
+    Ok(Loaded { plan, specs })
+}
+
+/// Reads and resolves `path` without loading any metric or asking any
+/// registry: what `compare`, `audit` and `alerts` need (the stage in effect,
+/// a package's defaults when its file is on this machine).
+pub fn plan_offline(path: &Path) -> Result<LoadPlan> {
+    let options = ResolveOptions {
+        locked: false,
+        network: Network::Offline,
+    };
+    Ok(resolve::resolve(
+        path,
+        &options,
+        &RegistrySource::default(),
+    )?)
 }
 
 /// A runtime for commands that load single components.

@@ -77,15 +77,14 @@ impl PackCommand {
             &plugin.descriptor,
             &plugin.contract,
         )?;
-        let spec = Arc::new(MetricSpec {
-            name: manifest.name.clone(),
-            plugin: plugin.clone(),
-            config: manifest.config.to_string(),
-            limits: Default::default(),
-            grants: Default::default(),
-            when: Default::default(),
-            failure_log: Default::default(),
-        });
+        let spec = Arc::new(MetricSpec::new(
+            manifest.name.clone(),
+            plugin.clone(),
+            manifest.config.to_string(),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+        ));
         let examples = load::check_package_examples(&spec, &manifest)
             .map_err(|report| anyhow::anyhow!("not packed: {report}"))?;
         let packed = package::embed(&bytes, &manifest)?;

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use caliper_host::atomic_file::{self, AtomicFile};
 use caliper_host::audit::Stewardship;
-use caliper_host::config::Config;
 use caliper_host::dataset::{self, ReadStats};
 use caliper_host::gate::{self, GateResult};
 use caliper_host::history::{History, Recorder};
@@ -21,7 +20,7 @@ use caliper_host::watch::FileWatcher;
 use clap::{Args, ValueEnum};
 
 use super::progress::Progress;
-use super::{Exit, Global, load_config};
+use super::{Exit, Global, load_config, plan_offline};
 
 /// Quiet time after a change before `--watch` runs again (an editor or a
 /// build may write several files).
@@ -170,9 +169,10 @@ impl RunCommand {
         loop {
             // Watch before running, so that a change during the run (or
             // right after it) triggers the next one instead of being missed.
+            // Resolved offline: which files a run uses, never a registry.
             let mut files = vec![self.config.clone(), self.dataset.clone()];
-            if let Ok(config) = Config::load(&self.config) {
-                files.extend(config.metrics.into_iter().map(|m| m.path));
+            if let Ok(plan) = plan_offline(&self.config) {
+                files.extend(plan.watched_files());
             }
             let watched = files.len();
             watcher.set_files(files);
@@ -200,7 +200,8 @@ impl RunCommand {
     /// One run: load, score, write outputs, check gates.
     fn run_once(&self, global: &Global, cancel: &Arc<AtomicBool>) -> Result<Exit> {
         let loaded = load_config(global, &self.config, &self.metrics, self.locked)?;
-        let config = loaded.config;
+        let plan = loaded.plan;
+        let config = &plan.config;
         let specs = loaded.specs;
 
         let is_stdin = self.dataset == Path::new("-");
@@ -262,10 +263,7 @@ impl RunCommand {
         };
         if let Some(r) = recorder.as_mut() {
             for spec in &specs {
-                let m = config
-                    .metrics
-                    .iter()
-                    .find(|m| m.instance_name() == spec.name);
+                let m = plan.metric(&spec.name).map(|m| &m.entry);
                 let described = Stewardship {
                     owner: Some(spec.plugin.descriptor.owner.clone()).filter(|o| !o.is_empty()),
                     ..Stewardship::default()
@@ -308,10 +306,7 @@ impl RunCommand {
             ),
         });
         for (spec, stats) in specs.iter().zip(&totals.overall) {
-            let metric_config = config
-                .metrics
-                .iter()
-                .find(|m| m.instance_name() == spec.name);
+            let metric_config = plan.metric(&spec.name).map(|m| &m.entry);
             if let Some(g) = metric_config.and_then(|m| m.gate.as_ref()) {
                 gates.extend(gate::check(&spec.name, g, &stats.figures()));
             }

@@ -79,6 +79,7 @@ impl ServeCommand {
             &self.config,
             cache_override(global),
             self.locked,
+            Arc::new(caliper_host::oci::RegistrySource::default()),
         )?);
         let options = ServeOptions {
             bind: self.bind,

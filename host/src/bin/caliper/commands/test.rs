@@ -58,18 +58,17 @@ impl TestCommand {
             &cache,
             &component_file(&self.file)?,
         )?);
-        let spec = Arc::new(MetricSpec {
-            name: plugin.descriptor.name.clone(),
-            plugin: plugin.clone(),
-            config: self.config.clone(),
-            limits: Limits {
+        let spec = Arc::new(MetricSpec::new(
+            plugin.descriptor.name.clone(),
+            plugin.clone(),
+            self.config.clone(),
+            Limits {
                 timeout_ms: self.timeout_ms,
                 ..Limits::default()
             },
-            grants: Grants::default(),
-            when: Default::default(),
-            failure_log: Default::default(),
-        });
+            Grants::default(),
+            Default::default(),
+        ));
         let mismatches = cases::check(&spec, &cases);
         let d = &plugin.descriptor;
         println!(
