@@ -452,3 +452,66 @@ fn the_junit_schema_check_rejects_an_invalid_report() {
     );
     caliper_tests::junit_validate(&path);
 }
+
+/// Without regression gates, a significant drop is still the headline of
+/// every report: never "(no regression gates configured)" in green.
+#[test]
+fn without_gates_a_significant_drop_is_the_headline() {
+    let s = Scratch::new();
+    datasets(&s);
+    s.write(
+        "caliper.toml",
+        &[
+            metric_toml("lang", "language-match", ""),
+            metric_toml(
+                "length",
+                "response-length",
+                "config = { unit = \"words\", min = 1, max = 20 }",
+            ),
+        ]
+        .concat(),
+    );
+    s.run(&[
+        "run",
+        "before.jsonl",
+        "-o",
+        "r-before.jsonl",
+        "--no-history",
+    ])
+    .expect_code(0);
+    s.run(&["run", "after.jsonl", "-o", "r-after.jsonl", "--no-history"])
+        .expect_code(0);
+    let run = s
+        .run(&[
+            "compare",
+            "r-before.jsonl",
+            "r-after.jsonl",
+            "--html",
+            "c.html",
+            "--markdown",
+            "c.md",
+        ])
+        .expect_code(0);
+    let first = run.stdout().lines().next().unwrap_or_default().to_owned();
+    assert!(
+        first.contains("no regression gates configured; significant drop: lang -30.0 pts (p = "),
+        "{first}"
+    );
+    assert!(
+        !first.contains("length"),
+        "two flips are not significant: {first}"
+    );
+    let html = std::fs::read_to_string(s.path().join("c.html")).unwrap();
+    assert!(
+        html.contains(
+            "<span class=\"warn\">(no regression gates configured; significant drop: lang -30.0 pts"
+        ),
+        "{}",
+        &html[..html.len().min(2000)]
+    );
+    let md = std::fs::read_to_string(s.path().join("c.md")).unwrap();
+    assert!(
+        md.starts_with("## Caliper: baseline vs candidate (**no regression gates configured; significant drop: lang"),
+        "{md}"
+    );
+}

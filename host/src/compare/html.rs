@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::render::{change, mean_change};
-use super::{Comparison, Histogram, MetricComparison, p_value};
+use super::{Comparison, Histogram, MetricComparison, Tone, p_value};
 use crate::gate::pct;
 use crate::markup::escape;
 
@@ -20,7 +20,7 @@ h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid #e3e6eb;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f5f7fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#1f7a3d}.fail{color:#c8372d;font-weight:600}
+.ok{color:#1f7a3d}.fail{color:#c8372d;font-weight:600}.warn{color:#a35a00;font-weight:600}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}
 .charts{display:flex;flex-wrap:wrap;gap:1.5rem}.chart{flex:1 1 320px}
 input[type=search]{width:100%;padding:.5rem;font-size:1rem;margin:.5rem 0;box-sizing:border-box}
@@ -144,7 +144,8 @@ fn histogram_chart(m: &MetricComparison, h: &Histogram) -> String {
 /// The whole report.
 pub fn html(c: &Comparison) -> String {
     let mut out = String::new();
-    let title = c.verdict();
+    let (title, tone) = c.headline();
+    let title = title.as_str();
     let _ = write!(
         out,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -154,7 +155,11 @@ pub fn html(c: &Comparison) -> String {
          <p class=\"muted\"><code>{}</code> → <code>{}</code>; {}% intervals: Wilson for pass rates, \
          seeded paired bootstrap for changes; McNemar exact test on matched samples.</p>",
         escape(title),
-        if c.passed { "ok" } else { "fail" },
+        match tone {
+            Tone::Good => "ok",
+            Tone::Warning => "warn",
+            Tone::Bad => "fail",
+        },
         escape(&c.baseline),
         escape(&c.candidate),
         c.confidence * 100.0

@@ -279,15 +279,77 @@ pub struct Comparison {
     pub passed: bool,
 }
 
+/// How a report headline reads: its colour in HTML, bold in Markdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Nothing got significantly worse.
+    Good,
+    /// A metric that no gate covers got significantly worse.
+    Warning,
+    /// A regression gate failed.
+    Bad,
+}
+
 impl Comparison {
-    /// One phrase for the gates' verdict, for report titles.
-    pub fn verdict(&self) -> &'static str {
-        if self.gates.is_empty() {
+    /// The metrics whose pass rate dropped significantly (McNemar p below
+    /// 1 - confidence), with their change, worst first.
+    pub fn significant_drops(&self) -> Vec<&MetricComparison> {
+        let alpha = 1.0 - self.confidence;
+        let mut drops: Vec<&MetricComparison> = self
+            .metrics
+            .iter()
+            .filter(|m| m.pass_rate_change.is_some_and(|c| c < 0.0) && m.mcnemar_p < alpha)
+            .collect();
+        drops.sort_by(|a, b| a.pass_rate_change.partial_cmp(&b.pass_rate_change).unwrap());
+        drops
+    }
+
+    /// The report headline: the gates' verdict, and every significant drop
+    /// that no gate judged (with gates or without, a 30-point drop at
+    /// p = 0.03 is never reported in green).
+    pub fn headline(&self) -> (String, Tone) {
+        let gated = |m: &&MetricComparison| self.gates.iter().any(|g| g.metric == m.metric);
+        let unjudged: Vec<String> = self
+            .significant_drops()
+            .into_iter()
+            .filter(|m| !gated(m))
+            .map(|m| {
+                format!(
+                    "{} {} (p = {})",
+                    m.metric,
+                    signed_pts(m.pass_rate_change.unwrap_or_default()),
+                    p_value(m.mcnemar_p)
+                )
+            })
+            .collect();
+        let gates = if self.gates.is_empty() {
             "no regression gates configured"
         } else if self.passed {
             "all regression gates hold"
         } else {
             "regression gate failed"
+        };
+        let tone = match (self.passed, unjudged.is_empty()) {
+            (false, _) => Tone::Bad,
+            (true, false) => Tone::Warning,
+            (true, true) => Tone::Good,
+        };
+        if unjudged.is_empty() {
+            (gates.to_owned(), tone)
+        } else {
+            let what = if unjudged.len() == 1 { "drop" } else { "drops" };
+            let scope = if self.gates.is_empty() {
+                ""
+            } else {
+                "ungated "
+            };
+            (
+                format!(
+                    "{gates}; significant {scope}{what}: {}",
+                    unjudged.join(", ")
+                ),
+                tone,
+            )
         }
     }
 }

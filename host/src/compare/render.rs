@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
-use super::{Comparison, Flip, MetricComparison, p_value, signed_pts};
+use super::{Comparison, Flip, MetricComparison, Tone, p_value, signed_pts};
 use crate::gate::pct;
 use crate::stats::Interval;
 
@@ -99,10 +99,11 @@ pub fn table(c: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "baseline {} vs candidate {} ({}% intervals)",
+        "baseline {} vs candidate {} ({}% intervals): {}",
         c.baseline,
         c.candidate,
-        c.confidence * 100.0
+        c.confidence * 100.0,
+        c.headline().0
     );
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED).set_header(HEADER);
@@ -181,10 +182,9 @@ fn md_cell(text: &str) -> String {
 /// top flipped samples per metric.
 pub fn markdown(c: &Comparison, top: usize) -> String {
     let mut out = String::new();
-    let verdict = if c.passed {
-        c.verdict().to_owned()
-    } else {
-        format!("**{}**", c.verdict())
+    let verdict = match c.headline() {
+        (text, Tone::Good) => text,
+        (text, _) => format!("**{text}**"),
     };
     let _ = writeln!(out, "## Caliper: baseline vs candidate ({verdict})\n");
     let _ = writeln!(
