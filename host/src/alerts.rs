@@ -143,14 +143,7 @@ fn thresholds(m: &MetricConfig, alert: &AlertConfig) -> (Option<f64>, Option<f64
     (fail.map(round), error.map(round))
 }
 
-/// Rounds away float noise (1 - 0.98 = 0.020000000000000018).
-fn round(v: f64) -> f64 {
-    (v * 1e9).round() / 1e9
-}
-
-fn pct(v: f64) -> String {
-    format!("{}%", round(v * 100.0))
-}
+use caliper_types::fmt::{pct_rounded as pct, round};
 
 fn service_rules() -> Vec<AlertRule> {
     let rule =

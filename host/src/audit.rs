@@ -26,11 +26,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{MetricConfig, Stage};
-use crate::outcome::Status;
 use crate::package::Manifest;
+use caliper_types::outcome::Status;
 
-mod date;
-pub use date::{Date, date_text};
+pub use caliper_types::date::Date;
 
 /// Runs in the window when neither `runs` nor `since_days` is set.
 pub const DEFAULT_RUNS: usize = 10;
@@ -856,34 +855,7 @@ fn mean_abs_change(values: &[f64]) -> Option<f64> {
     })
 }
 
-/// `0.7` as `70.0%`.
-pub fn pct(rate: f64) -> String {
-    format!("{:.1}%", rate * 100.0)
-}
-
-/// Milliseconds with sensible precision.
-pub fn millis(ms: f64) -> String {
-    if ms >= 100.0 {
-        format!("{ms:.0} ms")
-    } else if ms >= 1.0 {
-        format!("{ms:.1} ms")
-    } else {
-        format!("{ms:.3} ms")
-    }
-}
-
-/// `3400` as `3,400`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use caliper_types::fmt::{millis, pct, thousands};
 
 #[cfg(test)]
 mod tests;

@@ -23,8 +23,8 @@ use serde::Deserialize;
 use crate::dataset::RecordError;
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
-use crate::outcome::{Evaluation, Status};
 use crate::sample::Sample;
+use caliper_types::outcome::{Evaluation, Status};
 
 /// One labelled example.
 #[derive(Debug, Clone, Deserialize)]

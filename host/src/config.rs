@@ -51,6 +51,20 @@ use crate::dataset::InputMapping;
 use crate::metric::When;
 use crate::sandbox::{Grants, Limits};
 
+/// Deserializes a date written as a string (`"2027-04-01"`) or a TOML date
+/// (`2027-04-01`) into its text; [`Date::parse`](caliper_types::date::Date::parse) checks it afterwards, so
+/// that the error can name the metric.
+fn date_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match toml::Value::deserialize(d)? {
+        toml::Value::String(s) => Ok(Some(s)),
+        toml::Value::Datetime(dt) => Ok(Some(dt.to_string())),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a date like 2027-04-01, found {}",
+            other.type_str()
+        ))),
+    }
+}
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -405,7 +419,7 @@ pub struct MetricConfig {
     /// When the metric must be reviewed again (`YYYY-MM-DD`, a string or a
     /// TOML date) [default: the package manifest's]; `caliper audit` flags
     /// it as stale afterwards.
-    #[serde(default, deserialize_with = "crate::audit::date_text")]
+    #[serde(default, deserialize_with = "date_text")]
     pub review_by: Option<String>,
 }
 
@@ -641,7 +655,7 @@ impl Config {
                 )));
             }
             if let Some(date) = &m.review_by {
-                crate::audit::Date::parse(date)
+                caliper_types::date::Date::parse(date)
                     .map_err(|e| invalid(format!("metric `{name}`: review_by: {e}")))?;
             }
             let limits = m.limits.apply(config.defaults.apply(Limits::default()));

@@ -19,9 +19,7 @@ pub struct GateResult {
 }
 
 /// A fraction as a percentage with one decimal, e.g. `91.2%`.
-pub(crate) fn pct(v: f64) -> String {
-    format!("{:.1}%", v * 100.0)
-}
+pub(crate) use caliper_types::fmt::pct;
 
 fn num(v: f64) -> String {
     format!("{v:.4}")

@@ -27,9 +27,9 @@ use std::collections::HashMap;
 
 use crate::audit::{MetricHistory, MetricRun, RunInfo, Stewardship};
 use crate::compare::{ResultSet, SampleText};
-use crate::outcome::{Evaluation, Status};
 use crate::report::RunReport;
 use crate::sample::Sample;
+use caliper_types::outcome::{Evaluation, Status};
 
 /// The schema, one step per version: `MIGRATIONS[i]` upgrades version `i`
 /// to `i + 1`. Never edit a released step; add one.
@@ -155,6 +155,30 @@ pub enum HistoryError {
         /// The error.
         error: std::io::Error,
     },
+}
+
+/// A reference to a recorded run, as commands accept it: `last` (the newest
+/// run), `last~N` (N runs before it), `run:ID` or a bare `ID`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunRef {
+    /// So many runs before the newest (`last` is 0).
+    Back(i64),
+    /// A run id.
+    Id(i64),
+}
+
+impl RunRef {
+    /// The reference `text` spells, if it spells one.
+    pub fn parse(text: &str) -> Option<RunRef> {
+        if text == "last" {
+            return Some(RunRef::Back(0));
+        }
+        if let Some(n) = text.strip_prefix("last~") {
+            return n.parse().ok().filter(|n| *n >= 0).map(RunRef::Back);
+        }
+        let id = text.strip_prefix("run:").unwrap_or(text);
+        id.parse().ok().filter(|id| *id > 0).map(RunRef::Id)
+    }
 }
 
 /// The run history database.
@@ -373,34 +397,32 @@ impl History {
         Ok(runs)
     }
 
-    /// Resolves a run reference: `last` (the newest run), `last~N` (N runs
-    /// before it), or a run id (`42` or `run:42`).
+    /// Resolves a run reference ([`RunRef`]): `last` (the newest run),
+    /// `last~N` (N runs before it), or a run id (`42` or `run:42`).
     pub fn resolve(&self, reference: &str) -> Result<i64, HistoryError> {
         let missing = |message: String| HistoryError::NoSuchRun {
             path: self.path.clone(),
             message,
         };
-        let id_text = reference.strip_prefix("run:").unwrap_or(reference);
-        if let Ok(id) = id_text.parse::<i64>() {
-            let exists: Option<i64> = self
-                .conn
-                .query_row(
-                    "SELECT id FROM runs WHERE id = ?1 AND passed IS NOT NULL",
-                    [id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| self.err(e))?;
-            return exists.ok_or_else(|| missing(format!("no run {id}")));
-        }
-        let back = match reference {
-            "last" => Some(0),
-            r => r.strip_prefix("last~").and_then(|n| n.parse::<i64>().ok()),
-        };
-        let Some(back) = back else {
-            return Err(missing(format!(
+        let parsed = RunRef::parse(reference).ok_or_else(|| {
+            missing(format!(
                 "`{reference}` is not a run reference (last, last~N, or a run id)"
-            )));
+            ))
+        })?;
+        let back = match parsed {
+            RunRef::Back(back) => back,
+            RunRef::Id(id) => {
+                let exists: Option<i64> = self
+                    .conn
+                    .query_row(
+                        "SELECT id FROM runs WHERE id = ?1 AND passed IS NOT NULL",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(|e| self.err(e))?;
+                return exists.ok_or_else(|| missing(format!("no run {id}")));
+            }
         };
         self.conn
             .query_row(
@@ -623,7 +645,7 @@ impl History {
                     owner,
                     stage: stage
                         .and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()),
-                    review_by: review_by.and_then(|d| crate::audit::Date::parse(&d).ok()),
+                    review_by: review_by.and_then(|d| caliper_types::date::Date::parse(&d).ok()),
                 };
                 metrics[i].runs.push(MetricRun {
                     run_id: run.id,
@@ -981,6 +1003,23 @@ mod tests {
     }
 
     #[test]
+    fn run_references_parse_as_documented() {
+        for (text, parsed) in [
+            ("last", Some(RunRef::Back(0))),
+            ("last~3", Some(RunRef::Back(3))),
+            ("run:42", Some(RunRef::Id(42))),
+            ("42", Some(RunRef::Id(42))),
+            ("last~-1", None),
+            ("run:0", None),
+            ("-4", None),
+            ("results.jsonl", None),
+            ("last~", None),
+        ] {
+            assert_eq!(RunRef::parse(text), parsed, "{text}");
+        }
+    }
+
+    #[test]
     fn runs_round_trip_and_references_resolve() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h/history.db");
@@ -1059,8 +1098,9 @@ mod tests {
 
     #[test]
     fn runs_record_stewardship_and_the_audit_window_reads_it() {
-        use crate::audit::{Date, Kind, Settings};
+        use crate::audit::{Kind, Settings};
         use crate::config::Stage;
+        use caliper_types::date::Date;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.db");
         let mut h = History::open(&path).unwrap();
@@ -1188,7 +1228,7 @@ mod tests {
             &metrics,
             vec![],
             &crate::audit::Settings::default(),
-            crate::audit::Date::parse("2027-01-01").unwrap(),
+            caliper_types::date::Date::parse("2027-01-01").unwrap(),
         );
         let kinds: Vec<_> = report.metrics[0].findings.iter().map(|f| f.kind).collect();
         assert_eq!(kinds, [crate::audit::Kind::Ownerless]);

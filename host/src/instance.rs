@@ -18,9 +18,9 @@ use wasmtime::{Store, Trap};
 use crate::bindings::{MetricComponent, wit};
 use crate::engine::Runtime;
 use crate::metric::{FailureLogging, LOGGED_FAILURES, MetricSpec};
-use crate::outcome::{Evaluation, Status};
 use crate::sample::PreparedSample;
 use crate::sandbox::{DeadlineReached, Grants, Limits, StoreState};
+use caliper_types::outcome::{Evaluation, Status};
 
 /// Longest reason a metric may return, in bytes.
 pub const MAX_REASON_BYTES: usize = 4096;
@@ -127,7 +127,7 @@ pub(crate) fn classify_failure(
 }
 
 /// Turns a wasmtime error from a guest call armed with `deadline` into an
-/// outcome and a cause (made [inert](crate::text::inert): it may quote the
+/// outcome and a cause (made [inert](caliper_types::text::inert): it may quote the
 /// guest).
 fn classify(
     err: &wasmtime::Error,
@@ -174,7 +174,10 @@ fn classify(
         // said last before the trap.
         cause = format!("{cause}; stderr: {tail}");
     }
-    (Status::Trap, crate::text::inert(&cause, MAX_REASON_BYTES))
+    (
+        Status::Trap,
+        caliper_types::text::inert(&cause, MAX_REASON_BYTES),
+    )
 }
 
 /// The last non-empty lines of captured stderr (at most 4, 500 bytes).
@@ -185,7 +188,7 @@ fn stderr_tail(stderr: &str) -> Option<String> {
         .filter(|l| !l.is_empty())
         .collect();
     let tail = &lines[lines.len().saturating_sub(4)..];
-    (!tail.is_empty()).then(|| crate::text::truncate(tail.join(" "), 500))
+    (!tail.is_empty()).then(|| caliper_types::text::truncate(tail.join(" "), 500))
 }
 
 /// Extracts a Rust-style panic message from captured stderr.
@@ -198,7 +201,7 @@ fn panic_message(stderr: &str) -> Option<String> {
         .filter(|l| !l.is_empty())
         .take(4)
         .collect();
-    Some(crate::text::truncate(text.join(" "), 500))
+    Some(caliper_types::text::truncate(text.join(" "), 500))
 }
 
 struct Live {
@@ -314,7 +317,7 @@ impl MetricInstance {
                 status: Status::Error,
                 message: format!(
                     "rejected its config: {}",
-                    crate::text::inert(&e.message, MAX_REASON_BYTES)
+                    caliper_types::text::inert(&e.message, MAX_REASON_BYTES)
                 ),
             }),
             Err(e) => {
@@ -502,7 +505,7 @@ impl MetricInstance {
                 return self.failed(
                     id,
                     Status::Error,
-                    crate::text::inert(&e.message, MAX_REASON_BYTES),
+                    caliper_types::text::inert(&e.message, MAX_REASON_BYTES),
                 );
             }
         };
@@ -523,7 +526,7 @@ impl MetricInstance {
             return invalid(format!(
                 "returned a reason of {} bytes (limit {MAX_REASON_BYTES}): {}",
                 reason.len(),
-                crate::text::inert(reason, 80)
+                caliper_types::text::inert(reason, 80)
             ));
         }
         if outcome.labels.len() > MAX_LABELS {
@@ -539,7 +542,7 @@ impl MetricInstance {
         {
             return invalid(format!(
                 "returned label `{}` longer than {MAX_LABEL_BYTES} bytes",
-                crate::text::inert(k, 40)
+                caliper_types::text::inert(k, 40)
             ));
         }
         let mut eval = self.evaluation(id, status);
@@ -548,14 +551,14 @@ impl MetricInstance {
         // ever receives a metric's raw control characters.
         eval.reason = outcome
             .reason
-            .map(|r| crate::text::inert(&r, MAX_REASON_BYTES));
+            .map(|r| caliper_types::text::inert(&r, MAX_REASON_BYTES));
         eval.labels = outcome
             .labels
             .into_iter()
             .map(|(k, v)| {
                 (
-                    crate::text::inert(&k, MAX_LABEL_BYTES),
-                    crate::text::inert(&v, MAX_LABEL_BYTES),
+                    caliper_types::text::inert(&k, MAX_LABEL_BYTES),
+                    caliper_types::text::inert(&v, MAX_LABEL_BYTES),
                 )
             })
             .collect();
@@ -602,7 +605,7 @@ fn drain_output(name: &str, store: &mut Store<StoreState>) {
     }
     for (stream, text) in [("stdout", stdout), ("stderr", stderr)] {
         if !text.is_empty() {
-            let text = crate::text::inert(text.trim_end(), crate::sandbox::CAPTURE_BYTES);
+            let text = caliper_types::text::inert(text.trim_end(), crate::sandbox::CAPTURE_BYTES);
             tracing::debug!(metric = name, stream, "{text}");
         }
     }

@@ -23,7 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod alerts;
-pub mod atomic_file;
+pub use caliper_types::{atomic_file, date, digest, fmt, outcome, text};
 pub mod audit;
 mod bindings;
 pub mod cache;
@@ -41,7 +41,6 @@ pub mod lockfile;
 mod markup;
 pub mod metric;
 pub mod oci;
-pub mod outcome;
 pub mod package;
 pub mod plugin;
 pub mod registry;
@@ -55,7 +54,6 @@ pub mod serve;
 pub mod signing;
 pub mod stats;
 pub mod summary;
-pub mod text;
 pub mod watch;
 
 pub use bindings::{CONTRACT_VERSION, LogLevel, METRIC_EXPORT};

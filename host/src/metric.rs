@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::outcome::{Evaluation, Status};
 use crate::plugin::Plugin;
 use crate::sample::Sample;
 use crate::sandbox::{Grants, Limits};
+use caliper_types::outcome::{Evaluation, Status};
 
 /// A metadata filter: the metric applies to a sample only when every key
 /// matches. A value matches when the metadata value (as text) equals it; a

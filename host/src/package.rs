@@ -142,23 +142,12 @@ pub fn read_source(path: &Path) -> Result<ManifestSource, PackageError> {
     toml::from_str(&text).map_err(|e| err(e.to_string()))
 }
 
-/// Checks a `YYYY-MM-DD` date.
+/// Checks a `YYYY-MM-DD` date (a day in the calendar, as
+/// [`Date::parse`](caliper_types::date::Date::parse) reads it everywhere).
 pub fn check_date(field: &str, text: &str) -> Result<(), String> {
-    let shape_ok = text.len() == 10
-        && text.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    if shape_ok && humantime::parse_rfc3339(&format!("{text}T00:00:00Z")).is_ok() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{field}` must be a date like 2027-04-01, not `{text}`"
-        ))
-    }
+    caliper_types::date::Date::parse(text)
+        .map(|_| ())
+        .map_err(|_| format!("`{field}` must be a date like 2027-04-01, not `{text}`"))
 }
 
 fn date(field: &str, value: &Option<toml::Value>) -> Result<Option<String>, String> {
@@ -325,10 +314,10 @@ impl Manifest {
                     value.len()
                 ));
             }
-            if value.chars().any(crate::text::is_unsafe_char) {
+            if value.chars().any(caliper_types::text::is_unsafe_char) {
                 return Err(format!(
                     "its manifest's {name} holds control characters: {}",
-                    crate::text::inert(value, 80)
+                    caliper_types::text::inert(value, 80)
                 ));
             }
             Ok(())

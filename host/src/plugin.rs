@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
@@ -160,10 +159,7 @@ impl std::fmt::Debug for Plugin {
     }
 }
 
-/// `sha256:<hex>` of some bytes.
-pub fn digest_of(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
+pub use caliper_types::digest::digest_of;
 
 /// A copy of a component (or module) with a custom section appended. Custom
 /// sections do not change what the code does, so this is how metadata rides
@@ -459,7 +455,7 @@ impl Plugin {
 /// Limits on what `describe` may return: a name and a version are shown in
 /// every result line, table and log, so they are short, and nothing a
 /// metric says about itself may carry control characters (or bidi
-/// overrides, see [`crate::text::is_unsafe_char`]) to a terminal.
+/// overrides, see [`caliper_types::text::is_unsafe_char`]) to a terminal.
 pub mod describe_limits {
     /// `name`: kebab-case, at most this many bytes.
     pub const NAME_BYTES: usize = 64;
@@ -487,7 +483,7 @@ fn check_descriptor(d: &wit::Descriptor) -> Result<(), String> {
                 shown(value)
             ));
         }
-        if value.chars().any(crate::text::is_unsafe_char) {
+        if value.chars().any(caliper_types::text::is_unsafe_char) {
             return Err(format!(
                 "`{name}` contains control or bidi-override characters: {}",
                 shown(value)
@@ -533,7 +529,7 @@ fn check_descriptor(d: &wit::Descriptor) -> Result<(), String> {
     }
     if schema
         .chars()
-        .any(|c| crate::text::is_unsafe_char(c) && !matches!(c, '\t' | '\n' | '\r'))
+        .any(|c| caliper_types::text::is_unsafe_char(c) && !matches!(c, '\t' | '\n' | '\r'))
     {
         return Err("`config-schema` contains control or bidi-override characters".into());
     }
@@ -554,7 +550,7 @@ fn is_kebab_case(name: &str) -> bool {
 /// The start of an untrusted value, quoted and made inert (no control or
 /// bidi character survives), for an error message.
 fn shown(value: &str) -> String {
-    format!("\"{}\"", crate::text::inert(value, 48))
+    format!("\"{}\"", caliper_types::text::inert(value, 48))
 }
 
 impl Plugin {
@@ -677,7 +673,10 @@ mod tests {
             assert!(err.contains(expect), "{expect}: {err}");
             // What is shown is short and carries no control character.
             assert!(err.len() < 300, "{err}");
-            assert!(!err.chars().any(crate::text::is_unsafe_char), "{err:?}");
+            assert!(
+                !err.chars().any(caliper_types::text::is_unsafe_char),
+                "{err:?}"
+            );
         }
     }
 

@@ -32,10 +32,10 @@ use crate::engine::Runtime;
 use crate::instance::MetricInstance;
 use crate::load;
 use crate::metric::MetricSpec;
-use crate::outcome::Evaluation;
 use crate::resolve::{ComponentSource, LoadPlan, Network, PlannedMetric, ResolveOptions};
 use crate::sample::{PreparedSample, Sample};
 use crate::serve::admission::Budget;
+use caliper_types::outcome::Evaluation;
 
 /// One version of a configured metric, ready to evaluate from any thread.
 pub struct LiveMetric {

@@ -74,9 +74,7 @@ pub struct RunReport {
     pub elapsed_s: f64,
 }
 
-fn pct(v: Option<f64>) -> String {
-    v.map_or("-".into(), crate::gate::pct)
-}
+use caliper_types::fmt::pct_or_dash as pct;
 
 fn num(v: Option<f64>) -> String {
     match v {

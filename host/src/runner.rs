@@ -26,9 +26,9 @@ use crossbeam_channel::bounded;
 use crate::dataset::{Record, RecordError, Records};
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
-use crate::outcome::Evaluation;
 use crate::sample::{PREPARE_WINDOW_BYTES, PreparedSample, Sample, prepare_windows};
 use crate::summary::Stats;
+use caliper_types::outcome::Evaluation;
 
 /// Records per chunk sent to a worker (at least; a larger `batch_size`
 /// makes chunks larger so batches fill up).

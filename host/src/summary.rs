@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sketches_ddsketch::{Config as SketchConfig, DDSketch};
 
-use crate::outcome::{Evaluation, Status};
+use caliper_types::outcome::{Evaluation, Status};
 
 /// Values kept exactly per aggregate before switching to a sketch.
 pub const EXACT_VALUES: usize = 10_000;

@@ -337,6 +337,15 @@ fn runs_are_recorded_and_compared_from_the_history() {
         "{}",
         run.stderr()
     );
+    // A bare run id is a run, as `caliper history` lists it (unless a file
+    // of that name exists), and reads as `run:ID`.
+    let (older, newer) = (runs[1]["id"].to_string(), runs[0]["id"].to_string());
+    let run = s
+        .run(&["compare", &older, &newer, "--format", "json"])
+        .expect_code(1);
+    let v: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(v["baseline"], format!("run:{older}"));
+    assert_eq!(v["metrics"][0]["transitions"]["pass_fail"], 12);
 }
 
 #[test]

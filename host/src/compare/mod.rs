@@ -23,8 +23,8 @@ use crate::config::RegressionGate;
 use crate::dataset::InputMapping;
 use crate::dataset::{self, RecordError};
 use crate::gate::GateResult;
-use crate::outcome::{Evaluation, Status};
 use crate::stats::{self, Interval};
+use caliper_types::outcome::{Evaluation, Status};
 
 pub use html::html;
 pub use render::{markdown, table};
@@ -683,16 +683,4 @@ pub fn apply_gates(comparison: &mut Comparison, regression_gates: &[(String, Reg
     comparison.gates = gates;
 }
 
-/// A change of a rate in percentage points, with its sign.
-pub(crate) fn signed_pts(v: f64) -> String {
-    format!("{:+.1} pts", v * 100.0)
-}
-
-/// A p-value for humans.
-pub(crate) fn p_value(p: f64) -> String {
-    if p < 1e-4 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.4}")
-    }
-}
+pub(crate) use caliper_types::fmt::{p_value, signed_pts};

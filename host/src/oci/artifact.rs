@@ -214,7 +214,7 @@ pub(crate) fn component_layer(bytes: &[u8], reference: &OciRef) -> Result<OciDes
             "expected exactly one `{WASM_LAYER_MEDIA_TYPE}` layer"
         )));
     };
-    if !super::reference::valid_digest(&layer.digest) {
+    if !caliper_types::digest::valid_digest(&layer.digest) {
         return Err(not_wasm(format!(
             "unsupported layer digest `{}` (only sha256 is accepted)",
             layer.digest

@@ -289,7 +289,4 @@ impl crate::resolve::ComponentSource for RegistrySource {
     }
 }
 
-/// `sha256:<hex>` of `bytes`.
-pub(crate) fn sha256(bytes: &[u8]) -> String {
-    crate::plugin::digest_of(bytes)
-}
+pub(crate) use caliper_types::digest::digest_of as sha256;

@@ -122,16 +122,7 @@ impl OciRef {
     }
 }
 
-/// Whether `digest` is `sha256:` and 64 lowercase hex digits (the only
-/// digest the store accepts, and a safe file name).
-pub(crate) fn valid_digest(digest: &str) -> bool {
-    digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
+use caliper_types::digest::valid_digest;
 
 fn parse(text: &str, tag_optional: bool) -> Result<OciRef, OciError> {
     let invalid = |reason: &str| OciError::InvalidReference {

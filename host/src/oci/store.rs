@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::reference::valid_digest;
 use super::{OciError, OciRef, Pulled, artifact, sha256};
 use crate::cache::CompileCache;
+use caliper_types::digest::valid_digest;
 
 /// The package store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,7 +195,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OciError> {
         path: path.to_owned(),
         message: e.to_string(),
     };
-    crate::atomic_file::write(path, bytes).map_err(error)
+    caliper_types::atomic_file::write(path, bytes).map_err(error)
 }
 
 #[cfg(test)]

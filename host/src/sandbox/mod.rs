@@ -425,7 +425,7 @@ impl StoreState {
         if self.logged > MAX_LOG_LINES {
             return;
         }
-        let message = crate::text::inert(&message, MAX_LOG_LINE_BYTES);
+        let message = caliper_types::text::inert(&message, MAX_LOG_LINE_BYTES);
         let instance = &*self.instance;
         match level {
             L::Trace => tracing::trace!(metric = instance, "{message}"),

@@ -202,10 +202,9 @@ pub fn find_sdk(explicit: Option<&Path>, lang: Lang) -> Result<PathBuf> {
 pub fn project(name: &str, lang: Lang, sdk: &Path) -> Result<Project> {
     check_name(name)?;
     let sdk = sdk.to_str().context("the SDK path is not UTF-8")?;
-    let now = std::time::SystemTime::now();
-    let date = |t: std::time::SystemTime| humantime::format_rfc3339(t).to_string()[..10].to_owned();
-    let today = date(now);
-    let review_by = date(now + std::time::Duration::from_secs(182 * 24 * 3600));
+    let now = caliper_types::date::Date::today();
+    let today = now.to_string();
+    let review_by = now.plus_days(182).to_string();
     let fill = |text: &str| {
         text.replace("{{name}}", name)
             .replace("{{today}}", &today)

@@ -51,9 +51,9 @@ use super::ingest::{IngestQueue, Receipt};
 use super::telemetry::Telemetry;
 use crate::config::{FailureMode, Stage};
 use crate::dataset::{MapError, Mapper};
-use crate::outcome::{Evaluation, Status};
 use crate::registry::{LiveMetric, MetricEntry, MetricStatus, Registry, ReloadRecord, Snapshot};
 use crate::sample::Sample;
+use caliper_types::outcome::{Evaluation, Status};
 
 /// Shared state of the handlers.
 pub struct AppState {
@@ -689,7 +689,7 @@ fn select_metrics(snapshot: &Snapshot, names: Option<&[String]>) -> Result<Selec
                 "unknown_metric",
                 format!(
                     "no metric named `{}`; known: {}",
-                    crate::text::inert(name, 100),
+                    caliper_types::text::inert(name, 100),
                     known.join(", ")
                 ),
             ));

@@ -15,8 +15,8 @@ use prometheus::{
 };
 
 use super::admission::Bound;
-use crate::outcome::{Evaluation, Status};
 use crate::registry::{MetricStatus, ReloadEvent, ReloadResult, Snapshot};
+use caliper_types::outcome::{Evaluation, Status};
 
 /// Counter of evaluations, by metric, version and outcome.
 pub const EVALUATIONS: &str = "caliper_evaluations_total";

@@ -8,7 +8,7 @@ use caliper_host::atomic_file;
 use caliper_host::compare::{self, CompareOptions, ResultSet, SampleText, SampleTexts};
 use caliper_host::config::Config;
 use caliper_host::dataset::InputMapping;
-use caliper_host::history::History;
+use caliper_host::history::{History, RunRef};
 use clap::{Args, ValueEnum};
 
 use super::{Exit, plan_offline};
@@ -202,10 +202,10 @@ type Side = (ResultSet, Option<HashMap<String, SampleText>>);
 /// A results file, or a run from the history (`last`, `last~N`, `run:ID`)
 /// with its stored samples.
 fn result_set(reference: &str, config: Option<&Config>, group_by: Option<&str>) -> Result<Side> {
+    // A file that exists wins; else anything that reads as a run
+    // reference (`last`, `last~N`, `run:ID`, `ID`) is one.
     let path = Path::new(reference);
-    let is_run_ref =
-        reference == "last" || reference.starts_with("last~") || reference.starts_with("run:");
-    if path.exists() || !is_run_ref {
+    if path.exists() || RunRef::parse(reference).is_none() {
         return Ok((ResultSet::read(path)?, None));
     }
     let Some(db) = config.and_then(|c| c.history.path.clone()) else {

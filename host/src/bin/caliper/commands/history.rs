@@ -93,7 +93,7 @@ impl HistoryCommand {
                 let cell = run.metrics.iter().find(|m| &m.metric == name).map(|m| {
                     let rate = m.figures["pass_rate"]
                         .as_f64()
-                        .map_or("-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+                        .map_or("-".to_owned(), caliper_host::fmt::pct);
                     // Mark a new version of the metric since the older run.
                     let changed = older
                         .and_then(|o| o.metrics.iter().find(|p| &p.metric == name))

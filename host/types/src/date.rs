@@ -61,6 +61,13 @@ impl Date {
         }
     }
 
+    /// The date `days` days later.
+    pub fn plus_days(self, days: i64) -> Date {
+        Date {
+            days: self.days + days,
+        }
+    }
+
     /// The date `days` days earlier.
     pub fn minus_days(self, days: i64) -> Date {
         Date {
@@ -131,18 +138,4 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
-}
-
-/// Deserializes a date written as a string (`"2027-04-01"`) or a TOML date
-/// (`2027-04-01`) into its text; [`Date::parse`] checks it afterwards, so
-/// that the error can name the metric.
-pub fn date_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    match toml::Value::deserialize(d)? {
-        toml::Value::String(s) => Ok(Some(s)),
-        toml::Value::Datetime(dt) => Ok(Some(dt.to_string())),
-        other => Err(serde::de::Error::custom(format!(
-            "expected a date like 2027-04-01, found {}",
-            other.type_str()
-        ))),
-    }
 }

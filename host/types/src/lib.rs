@@ -1,0 +1,18 @@
+//! # caliper-types: the plain data every Caliper crate shares
+//!
+//! What crosses crate boundaries and needs no engine, no config file and no
+//! network: an evaluation's [`outcome`], guest [`text`] made inert,
+//! calendar [`date`]s, content [`digest`]s, how numbers read ([`fmt`]), and
+//! [`atomic_file`] writes.
+//!
+//! It never runs a metric, reads a config or opens a socket: every other
+//! host crate depends on it, and it depends on none of them (serde, digests
+//! and a temporary-file crate only).
+#![deny(missing_docs)]
+
+pub mod atomic_file;
+pub mod date;
+pub mod digest;
+pub mod fmt;
+pub mod outcome;
+pub mod text;
