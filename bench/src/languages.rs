@@ -17,7 +17,7 @@ use caliper_host::instance::MetricInstance;
 use caliper_host::metric::MetricSpec;
 use caliper_host::outcome::Evaluation;
 use caliper_host::plugin::Plugin;
-use caliper_host::sample::PreparedSample;
+use caliper_host::sample::{Prepare, PreparedSample};
 use caliper_sdk::Metric;
 use clap::Args;
 use conformance_rust::Conformance;

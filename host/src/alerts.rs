@@ -14,9 +14,10 @@
 
 use std::fmt::Write;
 
-use crate::config::{AlertConfig, MetricConfig, Stage};
+use crate::config::{AlertConfig, MetricConfig};
 use crate::resolve::LoadPlan;
 use crate::serve::telemetry::{EVALUATIONS, RELOADS};
+use caliper_types::stage::Stage;
 
 /// Outcomes that count as errors.
 const ERROR_OUTCOMES: &str = "error|timeout|memory|trap|invalid";

@@ -23,8 +23,9 @@ use serde::Deserialize;
 use crate::dataset::RecordError;
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
-use crate::sample::Sample;
+use crate::prepared::Prepare;
 use caliper_types::outcome::{Evaluation, Status};
+use caliper_types::sample::Sample;
 
 /// One labelled example.
 #[derive(Debug, Clone, Deserialize)]

@@ -47,9 +47,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::InputMapping;
-use crate::metric::When;
-use crate::sandbox::{Grants, Limits};
+pub use caliper_types::stage::{FailureMode, Stage};
+pub use caliper_types::thresholds::{Gate, RegressionGate};
+
+use caliper_types::input::InputMapping;
+use caliper_types::limits::{Grants, Limits};
+use caliper_types::when::When;
 
 /// Deserializes a date written as a string (`"2027-04-01"`) or a TOML date
 /// (`2027-04-01`) into its text; [`Date::parse`](caliper_types::date::Date::parse) checks it afterwards, so
@@ -82,7 +85,7 @@ pub struct Config {
     /// Which signers' packages may load.
     pub trust: TrustConfig,
     /// `caliper audit` window and thresholds.
-    pub audit: crate::audit::Settings,
+    pub audit: caliper_types::audit::Settings,
     /// The metrics, in report order.
     #[serde(rename = "metric")]
     pub metrics: Vec<MetricConfig>,
@@ -111,7 +114,7 @@ pub struct HistoryConfig {
     /// What is kept of each sample: `full` (input, output, metadata, and
     /// the metrics' reasons and labels) or `ids` (sample ids, outcomes,
     /// values and durations only).
-    pub samples: crate::history::SampleDetail,
+    pub samples: caliper_types::history::SampleDetail,
 }
 
 /// Settings of the live service (`caliper serve`). Read at start (except
@@ -203,88 +206,6 @@ impl Default for ServeConfig {
             auth_token_file: None,
         }
     }
-}
-
-impl ServeConfig {
-    /// Cores available to this process.
-    fn cores() -> usize {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    }
-
-    /// `max_concurrency` in effect.
-    pub fn concurrency(&self) -> usize {
-        self.max_concurrency
-            .unwrap_or_else(|| 4 * Self::cores())
-            .max(1)
-    }
-
-    /// `metric_concurrency` in effect.
-    pub fn per_metric_concurrency(&self) -> usize {
-        self.metric_concurrency
-            .unwrap_or_else(|| 2 * Self::cores())
-            .clamp(1, self.concurrency())
-    }
-
-    /// `memory_budget_mib` in effect.
-    pub fn memory_budget(&self) -> u64 {
-        self.memory_budget_mib
-            .unwrap_or_else(|| (machine_memory_mib().unwrap_or(4096) / 2).max(256))
-    }
-}
-
-/// The memory of the machine, or of the cgroup (v2) when it is limited, in
-/// MiB.
-fn machine_memory_mib() -> Option<u64> {
-    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
-        t.lines()
-            .find_map(|l| l.strip_prefix("MemTotal:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kib| kib / 1024)
-    });
-    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
-        .ok()
-        .and_then(|t| t.trim().parse::<u64>().ok())
-        .map(|bytes| bytes >> 20);
-    match (total, cgroup) {
-        (Some(t), Some(c)) => Some(t.min(c)),
-        (t, c) => t.or(c),
-    }
-}
-
-/// How far a metric's results reach (crawl, walk, run).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// Computed and recorded; never gates, blocks or alerts.
-    Shadow,
-    /// Also in the generated alert rules.
-    Alert,
-    /// Also fails CI gates and blocks guardrail requests.
-    #[default]
-    Gate,
-}
-
-impl Stage {
-    /// The lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Shadow => "shadow",
-            Stage::Alert => "alert",
-            Stage::Gate => "gate",
-        }
-    }
-}
-
-/// What a guardrail does when the metric cannot give an answer (error,
-/// timeout, memory, trap, invalid output).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureMode {
-    /// Allow the response: availability over safety.
-    #[default]
-    FailOpen,
-    /// Block the response: safety over availability.
-    FailClosed,
 }
 
 /// Thresholds for the alert rules `caliper alerts` generates. Unset
@@ -426,14 +347,17 @@ pub struct MetricConfig {
 impl MetricConfig {
     /// The `oci://` reference `path` names, if it names one.
     pub fn reference(&self) -> Option<&str> {
-        crate::oci::OciRef::in_path(&self.path)
+        caliper_types::oci_ref::OciRef::in_path(&self.path)
     }
 
     /// The instance name: `name`, or the file stem (for an OCI reference,
     /// the last repository segment) with `_` as `-`.
     pub fn instance_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
-            if let Some(Ok(reference)) = self.reference().map(str::parse::<crate::oci::OciRef>) {
+            if let Some(Ok(reference)) = self
+                .reference()
+                .map(str::parse::<caliper_types::oci_ref::OciRef>)
+            {
                 return reference.default_name();
             }
             self.path
@@ -475,49 +399,6 @@ impl MetricConfig {
                 "metric `{name}`: config_json must hold a JSON object"
             )),
             Err(e) => Err(format!("metric `{name}`: config_json is not JSON: {e}")),
-        }
-    }
-}
-
-/// Thresholds that fail a run (exit code 1). Rates are fractions in [0, 1]
-/// of the applicable outcomes (everything but `skip`); errors of any kind
-/// (error, timeout, memory, trap, invalid) count against the pass rate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Gate {
-    /// Smallest acceptable pass rate.
-    pub min_pass_rate: Option<f64>,
-    /// Largest acceptable error rate.
-    pub max_error_rate: Option<f64>,
-    /// Smallest acceptable mean value.
-    pub min_mean: Option<f64>,
-    /// Largest acceptable mean value.
-    pub max_mean: Option<f64>,
-    /// Pass the gate when no sample was applicable (default: fail, since a
-    /// metric that never ran proves nothing).
-    pub allow_empty: bool,
-}
-
-/// The regression gate of `caliper compare`: fails when the pass rate on
-/// the matched samples drops by more than `max_drop` **and** the drop is
-/// significant (exact McNemar test, p < `alpha`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RegressionGate {
-    /// Tolerated drop of the pass rate, as a fraction (0.02 = 2 points).
-    pub max_drop: f64,
-    /// Significance level.
-    pub alpha: f64,
-    /// Pass when no sample is applicable on both sides.
-    pub allow_empty: bool,
-}
-
-impl Default for RegressionGate {
-    fn default() -> Self {
-        RegressionGate {
-            max_drop: 0.0,
-            alpha: 0.05,
-            allow_empty: false,
         }
     }
 }
@@ -594,7 +475,7 @@ impl Config {
         for m in &mut config.metrics {
             if let Some(reference) = m.reference() {
                 reference
-                    .parse::<crate::oci::OciRef>()
+                    .parse::<caliper_types::oci_ref::OciRef>()
                     .map_err(|e| invalid(format!("metric `{}`: {e}", m.instance_name())))?;
             } else if m.path.is_relative() {
                 m.path = base.join(&m.path);

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Gate;
 use crate::summary::Figures;
+use caliper_types::thresholds::Gate;
 
 /// The verdict of one gate check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

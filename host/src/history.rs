@@ -28,8 +28,9 @@ use std::collections::HashMap;
 use crate::audit::{MetricHistory, MetricRun, RunInfo, Stewardship};
 use crate::compare::{ResultSet, SampleText};
 use crate::report::RunReport;
-use crate::sample::Sample;
+pub use caliper_types::history::SampleDetail;
 use caliper_types::outcome::{Evaluation, Status};
+use caliper_types::sample::Sample;
 
 /// The schema, one step per version: `MIGRATIONS[i]` upgrades version `i`
 /// to `i + 1`. Never edit a released step; add one.
@@ -94,27 +95,6 @@ pub const MIGRATIONS: &[&str] = &[
     // before) or 'ids' (no texts, no reasons or labels).
     "ALTER TABLE runs ADD COLUMN sample_detail TEXT;",
 ];
-
-/// What a recorded run keeps of its samples (`[history] samples`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SampleDetail {
-    /// Inputs, outputs, metadata, and the metrics' reasons and labels.
-    #[default]
-    Full,
-    /// Sample ids, outcomes, values and durations only.
-    Ids,
-}
-
-impl SampleDetail {
-    /// `full` or `ids`, as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SampleDetail::Full => "full",
-            SampleDetail::Ids => "ids",
-        }
-    }
-}
 
 /// Why the history could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -1099,8 +1079,8 @@ mod tests {
     #[test]
     fn runs_record_stewardship_and_the_audit_window_reads_it() {
         use crate::audit::{Kind, Settings};
-        use crate::config::Stage;
         use caliper_types::date::Date;
+        use caliper_types::stage::Stage;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.db");
         let mut h = History::open(&path).unwrap();

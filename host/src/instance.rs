@@ -18,8 +18,9 @@ use wasmtime::{Store, Trap};
 use crate::bindings::{MetricComponent, wit};
 use crate::engine::Runtime;
 use crate::metric::{FailureLogging, LOGGED_FAILURES, MetricSpec};
-use crate::sample::PreparedSample;
-use crate::sandbox::{DeadlineReached, Grants, Limits, StoreState};
+use crate::prepared::PreparedSample;
+use crate::sandbox::{DeadlineReached, StoreState};
+use caliper_types::limits::{Grants, Limits};
 use caliper_types::outcome::{Evaluation, Status};
 
 /// Longest reason a metric may return, in bytes.

@@ -43,11 +43,17 @@ pub mod metric;
 pub mod oci;
 pub mod package;
 pub mod plugin;
+mod prepared;
 pub mod registry;
 pub mod report;
 pub mod resolve;
 pub mod runner;
-pub mod sample;
+/// Samples: Caliper's own type, and the contract's form the engine passes
+/// to metrics.
+pub mod sample {
+    pub use crate::prepared::{Prepare, PreparedSample};
+    pub use caliper_types::sample::*;
+}
 pub mod sandbox;
 pub mod scaffold;
 pub mod serve;

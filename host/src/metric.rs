@@ -1,78 +1,14 @@
 //! A configured metric: a loaded plugin plus the instance name, config,
 //! limits, grants and `when` filter an operator gave it.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::{Deserialize, Serialize};
+pub use caliper_types::when::{Scalar, When, WhenValue};
 
 use crate::plugin::Plugin;
-use crate::sample::Sample;
-use crate::sandbox::{Grants, Limits};
+use caliper_types::limits::{Grants, Limits};
 use caliper_types::outcome::{Evaluation, Status};
-
-/// A metadata filter: the metric applies to a sample only when every key
-/// matches. A value matches when the metadata value (as text) equals it; a
-/// list matches any of its values.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct When(pub BTreeMap<String, WhenValue>);
-
-/// One condition of a [`When`] filter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum WhenValue {
-    /// Equal to this scalar.
-    One(Scalar),
-    /// Equal to any of these.
-    Any(Vec<Scalar>),
-}
-
-/// A scalar in a filter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Scalar {
-    /// A string.
-    Text(String),
-    /// A boolean.
-    Bool(bool),
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float(f64),
-}
-
-impl Scalar {
-    fn matches(&self, text: &str) -> bool {
-        match self {
-            Scalar::Text(s) => s == text,
-            Scalar::Bool(b) => text == if *b { "true" } else { "false" },
-            Scalar::Int(i) => text.parse::<f64>().is_ok_and(|v| v == *i as f64),
-            Scalar::Float(f) => text.parse::<f64>().is_ok_and(|v| v == *f),
-        }
-    }
-}
-
-impl When {
-    /// Whether a sample passes the filter. An empty filter passes all.
-    pub fn matches(&self, sample: &Sample) -> bool {
-        self.0.iter().all(|(key, cond)| {
-            let Some(text) = sample.metadata_text(key) else {
-                return false;
-            };
-            match cond {
-                WhenValue::One(s) => s.matches(&text),
-                WhenValue::Any(list) => list.iter().any(|s| s.matches(&text)),
-            }
-        })
-    }
-
-    /// Whether the filter has no conditions.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 /// A configured metric instance, shared by all workers.
 #[derive(Debug)]
@@ -215,35 +151,5 @@ mod tests {
                 .iter()
                 .all(|l| *l == FailureLogging::Quiet)
         );
-    }
-
-    fn sample(meta: serde_json::Value) -> Sample {
-        Sample {
-            metadata: meta.as_object().unwrap().clone().into(),
-            ..Sample::default()
-        }
-    }
-
-    #[test]
-    fn when_matches_scalars_lists_and_missing_keys() {
-        let when: When = toml::from_str(
-            r#"
-            lang = ["de", "fr"]
-            premium = true
-            tier = 2
-            "#,
-        )
-        .unwrap();
-        assert!(when.matches(&sample(
-            serde_json::json!({"lang": "de", "premium": true, "tier": 2})
-        )));
-        assert!(!when.matches(&sample(
-            serde_json::json!({"lang": "en", "premium": true, "tier": 2})
-        )));
-        assert!(!when.matches(&sample(serde_json::json!({"lang": "de", "tier": 2}))));
-        assert!(when.matches(&sample(
-            serde_json::json!({"lang": "fr", "premium": true, "tier": "2"})
-        )));
-        assert!(When::default().matches(&Sample::default()));
     }
 }

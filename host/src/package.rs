@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::cases::Case;
-use crate::config::Stage;
 use crate::plugin::Descriptor;
+use caliper_types::stage::Stage;
 
 /// Name of the custom section that holds the manifest (JSON).
 pub const SECTION: &str = "caliper:manifest";

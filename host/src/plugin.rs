@@ -23,7 +23,8 @@ use crate::bindings::{self, MetricComponentPre, wit};
 use crate::cache::{CacheStatus, CompileCache};
 use crate::engine::Runtime;
 use crate::package::Manifest;
-use crate::sandbox::{Grants, Limits, StoreState};
+use crate::sandbox::StoreState;
+use caliper_types::limits::{Grants, Limits};
 
 /// A metric's self-description (see `descriptor` in `wit/metric.wit`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -27,15 +27,17 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use crate::cache::CompileCache;
-use crate::config::{Config, FailureMode, Stage};
+use crate::config::Config;
 use crate::engine::Runtime;
 use crate::instance::MetricInstance;
 use crate::load;
 use crate::metric::MetricSpec;
+use crate::prepared::{Prepare, PreparedSample};
 use crate::resolve::{ComponentSource, LoadPlan, Network, PlannedMetric, ResolveOptions};
-use crate::sample::{PreparedSample, Sample};
-use crate::serve::admission::Budget;
+use crate::serve::admission::{Budget, MachineDefaults};
 use caliper_types::outcome::Evaluation;
+use caliper_types::sample::Sample;
+use caliper_types::stage::{FailureMode, Stage};
 
 /// One version of a configured metric, ready to evaluate from any thread.
 pub struct LiveMetric {

@@ -13,9 +13,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{Config, ConfigError, MetricConfig, Stage};
+use crate::config::{Config, ConfigError, MetricConfig};
 use crate::lockfile::{LockError, Lockfile};
-use crate::sandbox::Limits;
+use caliper_types::limits::Limits;
+use caliper_types::stage::Stage;
 
 /// Where the component file of an `oci://` metric comes from. The registry
 /// client implements it ([`crate::oci::RegistrySource`]); the resolve step
@@ -184,7 +185,7 @@ impl LoadPlan {
     /// The regression gates of `caliper compare`: every metric with a
     /// `regression` table that is not in shadow (a shadow metric never
     /// gates).
-    pub fn regression_gates(&self) -> Vec<(String, crate::config::RegressionGate)> {
+    pub fn regression_gates(&self) -> Vec<(String, caliper_types::thresholds::RegressionGate)> {
         self.metrics
             .iter()
             .filter(|m| m.stage != Stage::Shadow)

@@ -26,9 +26,10 @@ use crossbeam_channel::bounded;
 use crate::dataset::{Record, RecordError, Records};
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
-use crate::sample::{PREPARE_WINDOW_BYTES, PreparedSample, Sample, prepare_windows};
+use crate::prepared::{Prepare, PreparedSample};
 use crate::summary::Stats;
 use caliper_types::outcome::Evaluation;
+use caliper_types::sample::{PREPARE_WINDOW_BYTES, Sample, prepare_windows};
 
 /// Records per chunk sent to a worker (at least; a larger `batch_size`
 /// makes chunks larger so batches fill up).

@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::RegressionGate;
 use crate::dataset::InputMapping;
 use crate::dataset::{self, RecordError};
 use crate::gate::GateResult;
 use crate::stats::{self, Interval};
 use caliper_types::outcome::{Evaluation, Status};
+use caliper_types::thresholds::RegressionGate;
 
 pub use html::html;
 pub use render::{markdown, table};

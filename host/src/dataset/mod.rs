@@ -18,10 +18,6 @@ mod properties;
 
 pub use mapping::{Format, InputMapping, MAX_ID_BYTES, MapError, Mapper};
 
-/// The default cap on one JSONL line or CSV record, in bytes (16 MiB);
-/// `[input] max_line_bytes` overrides it.
-pub const MAX_LINE_BYTES: usize = 16 << 20;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,7 +25,8 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use crate::sample::Sample;
+pub use caliper_types::input::MAX_LINE_BYTES;
+use caliper_types::sample::Sample;
 
 /// A bad record: where it is and what is wrong with it.
 /// Displayed as `file:line: message`, or `file: message` when the file

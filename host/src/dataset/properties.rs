@@ -87,7 +87,6 @@ proptest! {
                 prop_assert!(!samples.is_empty());
                 for s in &samples {
                     prop_assert!(!s.id.is_empty());
-                    s.prepare();
                 }
                 if mapping.expand_turns {
                     let ids: std::collections::HashSet<_> = samples.iter().map(|s| &s.id).collect();

@@ -103,7 +103,7 @@ impl<'a> Session<'a> {
             withheld,
             plain_http,
             reference,
-            target: reference.to_client(),
+            target: to_client(reference),
         })
     }
 
@@ -604,6 +604,21 @@ impl tokio::io::AsyncWrite for CappedBuffer {
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+/// The oci-client form of a reference.
+fn to_client(r: &OciRef) -> oci_client::Reference {
+    let (registry, repository) = (r.registry().to_owned(), r.repository().to_owned());
+    match (r.tag().map(str::to_owned), r.digest().map(str::to_owned)) {
+        (Some(t), Some(d)) => {
+            oci_client::Reference::with_tag_and_digest(registry, repository, t, d)
+        }
+        (None, Some(d)) => oci_client::Reference::with_digest(registry, repository, d),
+        (Some(t), None) => oci_client::Reference::with_tag(registry, repository, t),
+        // Only an untagged reference to publish lacks both, and publish
+        // tags it first; `latest` is what the registry would assume.
+        (None, None) => oci_client::Reference::with_tag(registry, repository, "latest".into()),
     }
 }
 

@@ -33,14 +33,13 @@
 mod artifact;
 mod auth;
 mod client;
-mod reference;
 mod store;
 
 use std::path::PathBuf;
 
 pub use artifact::{PackageInfo, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE, component_world};
+pub use caliper_types::oci_ref::{InvalidReference, OciRef, SCHEME};
 pub use client::{MAX_COMPONENT_BYTES, MAX_MANIFEST_BYTES};
-pub use reference::{OciRef, SCHEME};
 pub use store::{Store, TagRecord};
 
 /// What went wrong talking to a registry or the store. Messages name the
@@ -269,9 +268,20 @@ impl RegistrySource {
     }
 }
 
+impl From<InvalidReference> for OciError {
+    fn from(e: InvalidReference) -> Self {
+        OciError::InvalidReference {
+            reference: e.reference,
+            reason: e.reason,
+        }
+    }
+}
+
 impl crate::resolve::ComponentSource for RegistrySource {
     fn fetch(&self, reference: &str) -> Result<PathBuf, String> {
-        let reference: OciRef = reference.parse().map_err(|e: OciError| e.to_string())?;
+        let reference: OciRef = reference
+            .parse()
+            .map_err(|e: InvalidReference| e.to_string())?;
         resolve(&reference, self.store()?).map_err(|e| e.to_string())
     }
 

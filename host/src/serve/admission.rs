@@ -15,6 +15,7 @@
 //! evaluation does when it ends, not when the request gives up waiting: the
 //! budgets count the threads that really run.
 
+use crate::config::ServeConfig;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -170,6 +171,60 @@ impl Drop for Grant {
         *used -= self.units;
         drop(used);
         self.budget.freed.notify_all();
+    }
+}
+
+/// The settings of `[serve]` that default to a share of this machine: its
+/// cores and its memory (or its cgroup's), read when the service starts.
+pub trait MachineDefaults {
+    /// `max_concurrency` in effect [default: 4 per core].
+    fn concurrency(&self) -> usize;
+    /// `metric_concurrency` in effect [default: 2 per core, at most
+    /// [`MachineDefaults::concurrency`]].
+    fn per_metric_concurrency(&self) -> usize;
+    /// `memory_budget_mib` in effect [default: half the memory of the
+    /// machine or cgroup, at least 256].
+    fn memory_budget(&self) -> u64;
+}
+
+/// Cores available to this process.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+impl MachineDefaults for ServeConfig {
+    fn concurrency(&self) -> usize {
+        self.max_concurrency.unwrap_or_else(|| 4 * cores()).max(1)
+    }
+
+    fn per_metric_concurrency(&self) -> usize {
+        self.metric_concurrency
+            .unwrap_or_else(|| 2 * cores())
+            .clamp(1, self.concurrency())
+    }
+
+    fn memory_budget(&self) -> u64 {
+        self.memory_budget_mib
+            .unwrap_or_else(|| (machine_memory_mib().unwrap_or(4096) / 2).max(256))
+    }
+}
+
+/// The memory of the machine, or of the cgroup (v2) when it is limited, in
+/// MiB.
+fn machine_memory_mib() -> Option<u64> {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kib| kib / 1024)
+    });
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .map(|bytes| bytes >> 20);
+    match (total, cgroup) {
+        (Some(t), Some(c)) => Some(t.min(c)),
+        (t, c) => t.or(c),
     }
 }
 

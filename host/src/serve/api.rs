@@ -49,11 +49,11 @@ use serde_json::Value;
 use super::admission::{Bound, Budget, Grant};
 use super::ingest::{IngestQueue, Receipt};
 use super::telemetry::Telemetry;
-use crate::config::{FailureMode, Stage};
 use crate::dataset::{MapError, Mapper};
 use crate::registry::{LiveMetric, MetricEntry, MetricStatus, Registry, ReloadRecord, Snapshot};
-use crate::sample::Sample;
 use caliper_types::outcome::{Evaluation, Status};
+use caliper_types::sample::Sample;
+use caliper_types::stage::{FailureMode, Stage};
 
 /// Shared state of the handlers.
 pub struct AppState {

@@ -21,7 +21,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use super::admission::Budget;
 use super::telemetry::Telemetry;
 use crate::registry::Registry;
-use crate::sample::Sample;
+use caliper_types::sample::Sample;
 
 /// The queue refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -36,6 +36,7 @@ use anyhow::Context;
 
 use crate::config::ServeConfig;
 use crate::registry::Registry;
+use crate::serve::admission::MachineDefaults;
 use crate::watch::FileWatcher;
 use admission::Budget;
 pub use api::{AppState, AuthToken, public_text};

@@ -1,7 +1,8 @@
 //! # caliper-types: the plain data every Caliper crate shares
 //!
 //! What crosses crate boundaries and needs no engine, no config file and no
-//! network: an evaluation's [`outcome`], guest [`text`] made inert,
+//! network: the [`sample`] every metric scores, an evaluation's
+//! [`outcome`], guest [`text`] made inert,
 //! calendar [`date`]s, content [`digest`]s, how numbers read ([`fmt`]), and
 //! [`atomic_file`] writes.
 //!
@@ -11,8 +12,17 @@
 #![deny(missing_docs)]
 
 pub mod atomic_file;
+pub mod audit;
 pub mod date;
 pub mod digest;
 pub mod fmt;
+pub mod history;
+pub mod input;
+pub mod limits;
+pub mod oci_ref;
 pub mod outcome;
+pub mod sample;
+pub mod stage;
 pub mod text;
+pub mod thresholds;
+pub mod when;

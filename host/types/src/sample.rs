@@ -1,5 +1,5 @@
-//! Caliper's own sample type (what a dataset line becomes) and its
-//! conversion into the form the contract passes to metrics.
+//! Caliper's own sample type: what a dataset line becomes, and what every
+//! metric scores (the engine converts it to the contract's form).
 //!
 //! The parts of a sample that the samples of one expanded conversation
 //! (`expand_turns`) have in common are shared, not copied: the history is a
@@ -12,8 +12,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
-
-use crate::bindings::wit;
 
 /// One turn of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,32 +208,8 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// Converts the sample into the contract's form once, so that every
-    /// metric evaluated on it reuses the conversion.
-    pub fn prepare(&self) -> PreparedSample {
-        PreparedSample(wit::Sample {
-            id: self.id.clone(),
-            input: self.input.to_string(),
-            output: self.output.clone(),
-            messages: self
-                .messages
-                .iter()
-                .map(|m| wit::Message {
-                    role: m.role.clone(),
-                    content: m.content.clone(),
-                })
-                .collect(),
-            context: self.context.to_vec(),
-            expected: self.expected.as_deref().map(str::to_owned),
-            metadata: self
-                .metadata
-                .iter()
-                .map(|(k, v)| (k.clone(), meta_value(v)))
-                .collect(),
-        })
-    }
-
-    /// Roughly how many bytes [`Sample::prepare`] copies: the texts of the
+    /// Roughly how many bytes converting the sample to the contract's form
+    /// copies: the texts of the
     /// sample, its history, context and metadata keys and strings.
     pub fn prepared_bytes(&self) -> usize {
         let messages: usize = self
@@ -270,19 +244,6 @@ impl Sample {
     }
 }
 
-fn meta_value(v: &Value) -> wit::MetaValue {
-    match v {
-        Value::Null => wit::MetaValue::Null,
-        Value::Bool(b) => wit::MetaValue::Boolean(*b),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) => wit::MetaValue::Number(f),
-            None => wit::MetaValue::Text(n.to_string()),
-        },
-        Value::String(s) => wit::MetaValue::Text(s.clone()),
-        other => wit::MetaValue::Json(other.to_string()),
-    }
-}
-
 /// Most bytes of samples prepared at once ([`prepare_windows`]): bounds what
 /// the contract's copies of an expanded conversation (each turn carries its
 /// whole history) hold at the same time.
@@ -311,16 +272,6 @@ pub fn prepare_windows<'a>(
         windows.push(start..end);
     }
     windows
-}
-
-/// A sample in the contract's form, ready to be passed to metrics.
-pub struct PreparedSample(pub(crate) wit::Sample);
-
-impl PreparedSample {
-    /// The sample's id.
-    pub fn id(&self) -> &str {
-        &self.0.id
-    }
 }
 
 #[cfg(test)]

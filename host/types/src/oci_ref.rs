@@ -1,10 +1,30 @@
-//! `oci://HOST[:PORT]/REPO[:TAG][@sha256:HEX]` references.
+//! `oci://HOST[:PORT]/REPO[:TAG][@sha256:HEX]` references: the syntax
+//! only (the registry client is `caliper-host`'s `oci` module).
 
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
-use super::OciError;
+/// A text that is not an OCI reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidReference {
+    /// The text as given.
+    pub reference: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl fmt::Display for InvalidReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid OCI reference `{}`: {}",
+            self.reference, self.reason
+        )
+    }
+}
+
+impl std::error::Error for InvalidReference {}
 
 /// The scheme that marks a registry reference where a path could stand.
 pub const SCHEME: &str = "oci://";
@@ -91,27 +111,9 @@ impl OciRef {
                 .is_ok_and(|ip| ip.is_loopback())
     }
 
-    /// The oci-client form of the reference.
-    pub(crate) fn to_client(&self) -> oci_client::Reference {
-        let (registry, repository) = (self.registry.clone(), self.repository.clone());
-        match (&self.tag, &self.digest) {
-            (Some(t), Some(d)) => oci_client::Reference::with_tag_and_digest(
-                registry,
-                repository,
-                t.clone(),
-                d.clone(),
-            ),
-            (None, Some(d)) => oci_client::Reference::with_digest(registry, repository, d.clone()),
-            (Some(t), None) => oci_client::Reference::with_tag(registry, repository, t.clone()),
-            // Only an untagged reference to publish lacks both, and publish
-            // tags it first; `latest` is what the registry would assume.
-            (None, None) => oci_client::Reference::with_tag(registry, repository, "latest".into()),
-        }
-    }
-
     /// Parses a reference whose tag may be left out (`caliper publish`
     /// takes the package version then: see [`OciRef::is_untagged`]).
-    pub fn parse_untagged(text: &str) -> Result<OciRef, OciError> {
+    pub fn parse_untagged(text: &str) -> Result<OciRef, InvalidReference> {
         parse(text, true)
     }
 
@@ -122,10 +124,10 @@ impl OciRef {
     }
 }
 
-use caliper_types::digest::valid_digest;
+use crate::digest::valid_digest;
 
-fn parse(text: &str, tag_optional: bool) -> Result<OciRef, OciError> {
-    let invalid = |reason: &str| OciError::InvalidReference {
+fn parse(text: &str, tag_optional: bool) -> Result<OciRef, InvalidReference> {
+    let invalid = |reason: &str| InvalidReference {
         reference: text.to_owned(),
         reason: reason.to_owned(),
     };
@@ -190,7 +192,7 @@ fn parse(text: &str, tag_optional: bool) -> Result<OciRef, OciError> {
 }
 
 impl FromStr for OciRef {
-    type Err = OciError;
+    type Err = InvalidReference;
 
     /// Parses `oci://HOST/REPO:TAG`, `oci://HOST/REPO@sha256:…` (or both);
     /// the `oci://` prefix may be left out.
@@ -237,7 +239,6 @@ mod tests {
         assert!(!r.is_loopback());
         assert_eq!(r.default_name(), "pii-leak");
         assert_eq!(r.to_string(), format!("oci://ghcr.io/team/pii_leak@{D}"));
-        assert_eq!(r.to_client().digest(), Some(D));
 
         let r: OciRef = "oci://[::1]:5000/m:v1".parse().unwrap();
         assert!(r.is_loopback());
