@@ -14,9 +14,9 @@
 
 use std::fmt::Write;
 
-use crate::config::{AlertConfig, MetricConfig};
 use crate::resolve::LoadPlan;
 use crate::serve::telemetry::{EVALUATIONS, RELOADS};
+use caliper_config::{AlertConfig, MetricConfig};
 use caliper_types::stage::Stage;
 
 /// Outcomes that count as errors.
@@ -222,7 +222,7 @@ pub fn to_yaml(rules: &[AlertRule], source: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use caliper_config::Config;
     use std::path::Path;
 
     #[test]

@@ -29,7 +29,7 @@ mod bindings;
 pub mod cache;
 pub mod cases;
 pub mod compare;
-pub mod config;
+pub use caliper_config as config;
 pub mod dataset;
 pub mod engine;
 pub mod gate;

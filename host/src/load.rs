@@ -15,13 +15,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cache::CompileCache;
-use crate::config::Config;
 use crate::engine::{Runtime, RuntimeOptions};
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
 use crate::plugin::{Plugin, PluginFile};
 use crate::resolve::{LoadPlan, PlannedMetric};
 use crate::signing::Found;
+use caliper_config::Config;
 
 /// A metric that could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -27,7 +27,6 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use crate::cache::CompileCache;
-use crate::config::Config;
 use crate::engine::Runtime;
 use crate::instance::MetricInstance;
 use crate::load;
@@ -35,6 +34,7 @@ use crate::metric::MetricSpec;
 use crate::prepared::{Prepare, PreparedSample};
 use crate::resolve::{ComponentSource, LoadPlan, Network, PlannedMetric, ResolveOptions};
 use crate::serve::admission::{Budget, MachineDefaults};
+use caliper_config::Config;
 use caliper_types::outcome::Evaluation;
 use caliper_types::sample::Sample;
 use caliper_types::stage::{FailureMode, Stage};

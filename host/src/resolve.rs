@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{Config, ConfigError, MetricConfig};
 use crate::lockfile::{LockError, Lockfile};
+use caliper_config::{Config, ConfigError, MetricConfig};
 use caliper_types::limits::Limits;
 use caliper_types::stage::Stage;
 

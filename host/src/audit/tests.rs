@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::config::Config;
+use caliper_config::Config;
 
 fn date(text: &str) -> Date {
     Date::parse(text).unwrap()

@@ -15,7 +15,7 @@
 //! evaluation does when it ends, not when the request gives up waiting: the
 //! budgets count the threads that really run.
 
-use crate::config::ServeConfig;
+use caliper_config::ServeConfig;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 

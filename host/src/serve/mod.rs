@@ -34,12 +34,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::config::ServeConfig;
 use crate::registry::Registry;
 use crate::serve::admission::MachineDefaults;
 use crate::watch::FileWatcher;
 use admission::Budget;
 pub use api::{AppState, AuthToken, public_text};
+use caliper_config::ServeConfig;
 use ingest::{IngestQueue, QueueBounds};
 use telemetry::Telemetry;
 

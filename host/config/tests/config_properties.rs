@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use caliper_host::config::Config;
+use caliper_config::Config;
 use proptest::prelude::*;
 
 const SECTIONS: &[&str] = &[

@@ -1,5 +1,10 @@
-//! `caliper.toml`: which metrics to run, how, on what input shape, and the
-//! gates that decide a CI run's exit code.
+//! # caliper-config: the `caliper.toml` schema and its validation
+//!
+//! Which metrics to run, how, on what input shape, and the gates that decide
+//! a CI run's exit code. Parsing is pure: [`Config::load`] reads that one
+//! file and nothing else (no component, no registry, no lock file, no key
+//! parsing); resolving `oci://` references, package defaults, the lock and
+//! the trust keys is `caliper-host`'s `resolve` step.
 //!
 //! ```toml
 //! [input]                      # optional: dataset shape (JSON pointers)
@@ -41,6 +46,8 @@
 //! ```
 //!
 //! Unknown keys are errors (a typo must not silently disable a gate).
+
+#![deny(missing_docs)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -91,7 +98,8 @@ pub struct Config {
     pub metrics: Vec<MetricConfig>,
 }
 
-/// Package signatures a config requires (see [`crate::signing`]).
+/// Package signatures a config requires (checked when the config is
+/// resolved and when each component loads).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrustConfig {
@@ -292,7 +300,7 @@ pub struct MetricConfig {
     /// Path to the `.wasm` component (relative to the config file), or an
     /// OCI reference (`oci://HOST/REPO:TAG` or `oci://HOST/REPO@sha256:…`),
     /// kept as written: parsing checks its syntax, and
-    /// [`resolve`](crate::resolve) finds its file in the local package store.
+    /// resolving the config finds its file in the local package store.
     pub path: PathBuf,
     /// Configuration passed to the metric (any TOML table).
     #[serde(default)]
@@ -316,7 +324,7 @@ pub struct MetricConfig {
     pub gate: Option<Gate>,
     /// How far its results reach: shadow, alert or gate [default: the
     /// package manifest's stage, else gate]. The stage in effect is
-    /// [`PlannedMetric::stage`](crate::resolve::PlannedMetric::stage).
+    /// the resolved metric's (`PlannedMetric::stage` in `caliper-host`).
     #[serde(default)]
     pub stage: Option<Stage>,
     /// Guardrail behaviour when the metric fails to answer.
@@ -328,13 +336,13 @@ pub struct MetricConfig {
     /// Regression gate of `caliper compare`.
     #[serde(default)]
     pub regression: Option<RegressionGate>,
-    /// Labelled examples (JSONL, see [`crate::cases`]) the metric must get
+    /// Labelled examples (JSONL, one labelled case per line) the metric must get
     /// right to be loaded, at start and at every hot reload.
     #[serde(default)]
     pub examples: Option<PathBuf>,
     /// Owning team or person [default: the package manifest's, else the
     /// component's self-description's]. See
-    /// [`Stewardship::resolve`](crate::audit::Stewardship::resolve).
+    /// `Stewardship::resolve` (the audit).
     #[serde(default)]
     pub owner: Option<String>,
     /// When the metric must be reviewed again (`YYYY-MM-DD`, a string or a
@@ -369,7 +377,7 @@ impl MetricConfig {
 
     /// The config as JSON text as configured (`config` or `config_json`),
     /// else `{}`. The package's default config, when there is one, applies
-    /// through [`PlannedMetric::config_json`](crate::resolve::PlannedMetric::config_json).
+    /// through the resolved metric (`PlannedMetric::config_json`).
     pub fn config_json(&self) -> String {
         match (&self.config, &self.json_config) {
             (Some(table), _) => serde_json::to_string(table).unwrap_or_else(|_| "{}".into()),
@@ -456,7 +464,7 @@ impl Config {
 
     /// Parses and validates config text; relative paths are joined to
     /// `base`. Pure: no file is read, no registry asked (`oci://` paths are
-    /// checked for syntax only; see [`crate::resolve`]).
+    /// checked for syntax only; resolving them is a separate step).
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: PathBuf::new(),
@@ -803,6 +811,36 @@ mod tests {
             let err = parse_error(&format!("[audit]\n{bad}"));
             assert!(err.contains(expect), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn parsing_reads_no_component_and_asks_no_registry() {
+        // Neither the file nor the registry exist: parsing does not care.
+        let c = Config::parse(
+            "[[metric]]\npath = \"missing.wasm\"\n\
+             [[metric]]\npath = \"oci://127.0.0.1:1/team/pii_leak:1.0\"\n",
+            Path::new("/cfg"),
+        )
+        .unwrap();
+        assert_eq!(c.metrics[0].path, Path::new("/cfg/missing.wasm"));
+        assert_eq!(
+            c.metrics[1].path,
+            Path::new("oci://127.0.0.1:1/team/pii_leak:1.0")
+        );
+        assert_eq!(
+            c.metrics[1].reference(),
+            Some("oci://127.0.0.1:1/team/pii_leak:1.0")
+        );
+        assert_eq!(c.metrics[1].instance_name(), "pii-leak");
+        assert_eq!(
+            (c.metrics[0].stage, c.metrics[0].config_json()),
+            (None, "{}".into())
+        );
+        // A reference's syntax is still checked when parsing.
+        let e = Config::parse("[[metric]]\npath = \"oci://nohost:1\"\n", Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("invalid OCI reference"), "{e}");
     }
 
     #[test]
