@@ -20,10 +20,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::dataset::RecordError;
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
 use crate::prepared::Prepare;
+use caliper_dataset::RecordError;
 use caliper_types::outcome::{Evaluation, Status};
 use caliper_types::sample::Sample;
 

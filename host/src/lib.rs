@@ -30,7 +30,7 @@ pub mod cache;
 pub mod cases;
 pub mod compare;
 pub use caliper_config as config;
-pub mod dataset;
+pub use caliper_dataset as dataset;
 pub mod engine;
 pub mod gate;
 pub mod history;

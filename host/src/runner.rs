@@ -23,11 +23,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Result;
 use crossbeam_channel::bounded;
 
-use crate::dataset::{Record, RecordError, Records};
 use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
 use crate::prepared::{Prepare, PreparedSample};
 use crate::summary::Stats;
+use caliper_dataset::{Record, RecordError, Records};
 use caliper_types::outcome::Evaluation;
 use caliper_types::sample::{PREPARE_WINDOW_BYTES, Sample, prepare_windows};
 

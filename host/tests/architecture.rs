@@ -64,12 +64,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "caliper-host/sandbox",
         "caliper-host/sandbox::poll",
     ],
-    &[
-        "caliper-host/dataset",
-        "caliper-host/dataset::csv",
-        "caliper-host/dataset::jsonl",
-        "caliper-host/dataset::mapping",
-    ],
 ];
 
 /// Which host crates (package names) each host crate may depend on (normal dependencies).

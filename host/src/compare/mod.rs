@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::dataset::InputMapping;
-use crate::dataset::{self, RecordError};
 use crate::gate::GateResult;
 use crate::stats::{self, Interval};
+use caliper_dataset::InputMapping;
+use caliper_dataset::{self as dataset, RecordError};
 use caliper_types::outcome::{Evaluation, Status};
 use caliper_types::thresholds::RegressionGate;
 

@@ -7,8 +7,8 @@
 //! [`atomic_file`] writes.
 //!
 //! It never runs a metric, reads a config or opens a socket: every other
-//! host crate depends on it, and it depends on none of them (serde, digests
-//! and a temporary-file crate only).
+//! host crate depends on it, and it depends on none of them (serde, digests,
+//! thiserror and a temporary-file crate only).
 #![deny(missing_docs)]
 
 pub mod atomic_file;
@@ -21,6 +21,7 @@ pub mod input;
 pub mod limits;
 pub mod oci_ref;
 pub mod outcome;
+pub mod record;
 pub mod sample;
 pub mod stage;
 pub mod text;

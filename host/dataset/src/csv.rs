@@ -11,9 +11,10 @@ use std::io::BufRead;
 
 use serde_json::{Map, Value};
 
-use super::lines::{CsvBoundary, Piece, Splitter, too_long_message};
-use super::mapping::Mapper;
-use super::{Record, RecordError};
+use crate::lines::{CsvBoundary, Piece, Splitter, too_long_message};
+use crate::mapping::Mapper;
+use crate::record::Record;
+use caliper_types::record::RecordError;
 
 /// Streams records from a CSV source.
 pub struct CsvRecords<R> {

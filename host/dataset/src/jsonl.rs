@@ -4,9 +4,10 @@
 
 use std::io::BufRead;
 
-use super::lines::{LineBoundary, Piece, Splitter, too_long_message};
-use super::mapping::Mapper;
-use super::{Record, RecordError};
+use crate::lines::{LineBoundary, Piece, Splitter, too_long_message};
+use crate::mapping::Mapper;
+use crate::record::Record;
+use caliper_types::record::RecordError;
 
 /// Streams records from a JSONL source.
 pub struct JsonlRecords<R> {
@@ -89,7 +90,7 @@ mod tests {
         JsonlRecords::new(
             input,
             Mapper::new(std::path::Path::new("data.jsonl"), Default::default()),
-            super::super::MAX_LINE_BYTES,
+            caliper_types::input::MAX_LINE_BYTES,
         )
         .map(|r| {
             let result = match r.samples {

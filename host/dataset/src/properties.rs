@@ -7,9 +7,10 @@ use std::path::Path;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-use super::csv::CsvRecords;
-use super::jsonl::JsonlRecords;
-use super::mapping::{InputMapping, Mapper};
+use crate::csv::CsvRecords;
+use crate::jsonl::JsonlRecords;
+use crate::mapping::Mapper;
+use caliper_types::input::InputMapping;
 
 /// Keys the mapping looks at, so that arbitrary records often hit them.
 const KEYS: &[&str] = &[

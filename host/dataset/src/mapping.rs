@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-pub use caliper_types::input::{Format, InputMapping, MAX_ID_BYTES};
+use caliper_types::input::{InputMapping, MAX_ID_BYTES};
 
-use super::RecordError;
+use caliper_types::record::RecordError;
 use caliper_types::sample::{Message, Sample, Shared, Text};
 
 /// Applies an [`InputMapping`] to the records of one file.
