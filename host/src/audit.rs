@@ -25,8 +25,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::package::Manifest;
 use caliper_config::MetricConfig;
+use caliper_package::Manifest;
 use caliper_types::outcome::Status;
 use caliper_types::stage::Stage;
 

@@ -20,8 +20,8 @@ use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
 use crate::plugin::{Plugin, PluginFile};
 use crate::resolve::{LoadPlan, PlannedMetric};
-use crate::signing::Found;
 use caliper_config::Config;
+use caliper_package::signing::Found;
 
 /// A metric that could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -86,9 +86,9 @@ pub fn admit(
     }
     let trust = &plan.config.trust;
     let trust = if trust.require_signature {
-        crate::signing::check_trusted(signatures, &trust.keys).map(|_| ())
+        caliper_package::signing::check_trusted(signatures, &trust.keys).map(|_| ())
     } else {
-        crate::signing::check_unchanged(signatures)
+        caliper_package::signing::check_unchanged(signatures)
     };
     problems.extend(trust.err());
     if problems.is_empty() {
@@ -202,7 +202,7 @@ pub fn validate(spec: &Arc<MetricSpec>, m: &PlannedMetric) -> Result<MetricInsta
 /// starting with the package's name and version.
 pub fn check_package_examples(
     spec: &Arc<MetricSpec>,
-    manifest: &crate::package::Manifest,
+    manifest: &caliper_package::Manifest,
 ) -> Result<usize, String> {
     let cases = manifest.cases()?;
     if cases.is_empty() {

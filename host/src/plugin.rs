@@ -15,39 +15,26 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
 use crate::bindings::{self, MetricComponentPre, wit};
 use crate::cache::{CacheStatus, CompileCache};
 use crate::engine::Runtime;
-use crate::package::Manifest;
 use crate::sandbox::StoreState;
+use caliper_package::Manifest;
+pub use caliper_package::component::{MAX_COMPONENT_BYTES, ReadError, read_component_file};
+pub use caliper_package::sections::append_custom_section;
+pub use caliper_types::descriptor::Descriptor;
 use caliper_types::limits::{Grants, Limits};
 
-/// A metric's self-description (see `descriptor` in `wit/metric.wit`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Descriptor {
-    /// Kebab-case name.
-    pub name: String,
-    /// Semantic version.
-    pub version: String,
-    /// One line: what it checks.
-    pub description: String,
-    /// Owning team or person.
-    pub owner: String,
-    /// The business goal it serves.
-    pub goal: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Unit of the value.
-    pub unit: String,
-    /// Whether a larger value is better.
-    pub higher_is_better: bool,
-    /// JSON Schema of the configuration (`null` if the metric gave invalid
-    /// JSON).
-    pub config_schema: serde_json::Value,
+impl From<ReadError> for LoadError {
+    fn from(e: ReadError) -> Self {
+        LoadError::Read {
+            path: e.path,
+            error: e.error,
+        }
+    }
 }
 
 impl From<wit::Descriptor> for Descriptor {
@@ -141,7 +128,7 @@ pub struct Plugin {
     /// The package manifest embedded by `caliper pack`, if any.
     pub manifest: Option<Manifest>,
     /// The signatures it carries, each checked against its content.
-    pub signatures: Vec<crate::signing::Found>,
+    pub signatures: Vec<caliper_package::signing::Found>,
     /// Whether the compiled code came from the cache.
     pub cache: CacheStatus,
     /// Time to read, compile or load, and describe.
@@ -162,116 +149,6 @@ impl std::fmt::Debug for Plugin {
 
 pub use caliper_types::digest::digest_of;
 
-/// A copy of a component (or module) with a custom section appended. Custom
-/// sections do not change what the code does, so this is how metadata rides
-/// inside a `.wasm` (and how tests and benchmarks make a new digest of the
-/// same metric).
-pub fn append_custom_section(wasm: &[u8], name: &str, payload: &[u8]) -> Vec<u8> {
-    fn leb128(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    let mut body = Vec::with_capacity(name.len() + payload.len() + 5);
-    leb128(name.len(), &mut body);
-    body.extend_from_slice(name.as_bytes());
-    body.extend_from_slice(payload);
-    let mut out = Vec::with_capacity(wasm.len() + body.len() + 6);
-    out.extend_from_slice(wasm);
-    out.push(0); // custom section id
-    leb128(body.len(), &mut out);
-    out.extend_from_slice(&body);
-    out
-}
-
-/// The largest component file Caliper reads: 256 MiB (a Python component
-/// is ~18 MB, a JavaScript one ~12 MB).
-pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
-
-/// Reads a component file: it must be a regular file (not a directory, a
-/// FIFO, a device or a socket) of at most [`MAX_COMPONENT_BYTES`]. Checked
-/// before opening, and again on the opened file (opened non-blocking, so a
-/// FIFO swapped in between cannot hang the read); the read itself stops past
-/// the cap whatever the file claims.
-pub fn read_component_file(path: &Path) -> Result<Vec<u8>, LoadError> {
-    use std::io::Read;
-    let err = |error: std::io::Error| LoadError::Read {
-        path: path.to_owned(),
-        error,
-    };
-    let refuse = |why: String| err(std::io::Error::new(std::io::ErrorKind::InvalidInput, why));
-    let check = |meta: &std::fs::Metadata| {
-        if !meta.is_file() {
-            return Err(refuse(format!(
-                "it is {}, not a regular file",
-                file_kind(meta)
-            )));
-        }
-        if meta.len() > MAX_COMPONENT_BYTES {
-            return Err(refuse(too_large(meta.len())));
-        }
-        Ok(())
-    };
-    check(&std::fs::metadata(path).map_err(err)?)?;
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path).map_err(err)?;
-    let meta = file.metadata().map_err(err)?;
-    check(&meta)?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_COMPONENT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(err)?;
-    if bytes.len() as u64 > MAX_COMPONENT_BYTES {
-        return Err(refuse(format!(
-            "it grew past the {} MiB a component may be while it was read",
-            MAX_COMPONENT_BYTES >> 20
-        )));
-    }
-    Ok(bytes)
-}
-
-fn too_large(len: u64) -> String {
-    format!(
-        "it is {} MiB, more than the {} MiB a component may be",
-        len.div_ceil(1 << 20),
-        MAX_COMPONENT_BYTES >> 20
-    )
-}
-
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return "a FIFO";
-        }
-        if t.is_char_device() {
-            return "a character device";
-        }
-        if t.is_block_device() {
-            return "a block device";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-    }
-    if meta.is_dir() {
-        "a directory"
-    } else {
-        "not a file"
-    }
-}
-
 /// A component file read and digested, not compiled: what can be known
 /// about it without running anything, which is all that the digest, lock
 /// and trust checks need.
@@ -284,7 +161,7 @@ pub struct PluginFile {
     /// The package manifest embedded by `caliper pack`, if any.
     pub manifest: Option<Manifest>,
     /// The signatures it carries, each checked against its content.
-    pub signatures: Vec<crate::signing::Found>,
+    pub signatures: Vec<caliper_package::signing::Found>,
     /// Size in bytes.
     pub size: usize,
     bytes: Vec<u8>,
@@ -308,7 +185,7 @@ impl PluginFile {
     ) -> Result<PluginFile, LoadError> {
         // Not even a sequence of sections: not a component (the compiler
         // would say the same, but nothing is compiled before admission).
-        crate::package::sections(&bytes).map_err(|message| LoadError::Compile {
+        caliper_package::sections::sections(&bytes).map_err(|message| LoadError::Compile {
             path: path.to_owned(),
             message,
         })?;
@@ -317,8 +194,8 @@ impl PluginFile {
             message,
         };
         let manifest =
-            crate::package::read_embedded(&bytes).map_err(|e| package_err(e.to_string()))?;
-        let signatures = crate::signing::signatures(&bytes).map_err(package_err)?;
+            caliper_package::read_embedded(&bytes).map_err(|e| package_err(e.to_string()))?;
+        let signatures = caliper_package::signing::signatures(&bytes).map_err(package_err)?;
         Ok(PluginFile {
             path: path.to_owned(),
             digest: digest_of(&bytes),
@@ -415,7 +292,7 @@ impl Plugin {
 
         let limits = limits.for_start();
         let name: Arc<str> = Arc::from(path.display().to_string());
-        let mut store = crate::instance::new_store(runtime, name, &limits, &Grants::default());
+        let mut store = crate::guest::new_store(runtime, name, &limits, &Grants::default());
         let described = pre
             .instantiate(&mut store)
             .and_then(|b| b.caliper_metric_metric().call_describe(&mut store));
@@ -428,7 +305,7 @@ impl Plugin {
                 d.into()
             }
             Err(e) => {
-                let failure = crate::instance::classify_failure(&e, &mut store, &limits);
+                let failure = crate::guest::classify_failure(&e, &mut store, &limits);
                 return Err(start_err(failure.1));
             }
         };

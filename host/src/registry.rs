@@ -394,8 +394,8 @@ impl Registry {
         let mut events = Vec::new();
         let mut plan = old.plan.clone();
         let mut config_reload = old.config_reload.clone();
-        let lock_changed =
-            self.locked && changed.contains(&crate::lockfile::path_for(&self.config_path));
+        let lock_changed = self.locked
+            && changed.contains(&caliper_package::lockfile::path_for(&self.config_path));
         // Whether a new config (or lock) is in force: a metric that does not
         // serve is then tried again, as the new policy may admit it.
         let mut config_changed = false;

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::lockfile::{LockError, Lockfile};
 use caliper_config::{Config, ConfigError, MetricConfig};
+use caliper_package::lockfile::{LockError, Lockfile};
 use caliper_types::limits::Limits;
 use caliper_types::stage::Stage;
 
@@ -171,7 +171,7 @@ impl LoadPlan {
     pub fn watched_files(&self) -> Vec<PathBuf> {
         let mut files = vec![self.path.clone()];
         if self.lock.is_some() {
-            files.push(crate::lockfile::path_for(&self.path));
+            files.push(caliper_package::lockfile::path_for(&self.path));
         }
         for m in &self.metrics {
             files.extend(m.file.clone());
@@ -203,7 +203,7 @@ pub fn resolve(
 ) -> Result<LoadPlan, ResolveError> {
     let config = Config::load(path)?;
     let lock = if options.locked {
-        Some(Lockfile::read(&crate::lockfile::path_for(path))?)
+        Some(Lockfile::read(&caliper_package::lockfile::path_for(path))?)
     } else {
         None
     };
@@ -225,7 +225,8 @@ pub fn resolve_config(
         message,
     };
     for key in &config.trust.keys {
-        crate::signing::parse_public_key(key).map_err(|e| invalid(format!("[trust] keys: {e}")))?;
+        caliper_package::signing::parse_public_key(key)
+            .map_err(|e| invalid(format!("[trust] keys: {e}")))?;
     }
     let mut fetched: HashMap<String, Option<PathBuf>> = HashMap::new();
     let mut metrics = Vec::with_capacity(config.metrics.len());
@@ -253,7 +254,7 @@ pub fn resolve_config(
         let configured = entry.config.is_some() || entry.json_config.is_some();
         let manifest = match &file {
             Some(file) if !(configured && entry.stage.is_some()) => {
-                crate::package::read_embedded_file(file)
+                caliper_package::read_embedded_file(file)
             }
             _ => None,
         };
@@ -290,13 +291,13 @@ mod tests {
     #[test]
     fn a_metric_without_config_or_stage_takes_the_packages_even_beyond_toml() {
         let dir = tempfile::tempdir().unwrap();
-        let manifest: crate::package::Manifest = serde_json::from_value(serde_json::json!({
+        let manifest: caliper_package::Manifest = serde_json::from_value(serde_json::json!({
             "name": "m", "version": "1.0.0", "description": "", "owner": "", "goal": "",
             "contract": "0.1.0", "min_host": "0.1.0", "stage": "shadow",
             "config": {"threshold": null, "terms": ["a"]},
         }))
         .unwrap();
-        let packed = crate::package::embed(b"\0asm\x0d\x00\x01\x00", &manifest).unwrap();
+        let packed = caliper_package::embed(b"\0asm\x0d\x00\x01\x00", &manifest).unwrap();
         std::fs::write(dir.path().join("m.wasm"), packed).unwrap();
         let plan = |toml: &str| {
             let c = Config::parse(toml, dir.path()).unwrap();

@@ -22,15 +22,6 @@ use std::path::{Path, PathBuf};
 /// Each commit that breaks a cycle deletes its entry (or replaces it with the smaller cycle left).
 const KNOWN_CYCLES: &[&[&str]] = &[
     &[
-        "caliper-host/cases",
-        "caliper-host/instance",
-        "caliper-host/metric",
-        "caliper-host/package",
-        "caliper-host/plugin",
-        "caliper-host/resolve",
-        "caliper-host/signing",
-    ],
-    &[
         "caliper-host/compare",
         "caliper-host/compare::html",
         "caliper-host/compare::render",

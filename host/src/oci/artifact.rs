@@ -8,8 +8,8 @@ use oci_client::manifest::{OCI_IMAGE_MEDIA_TYPE, OciDescriptor, OciImageManifest
 use serde::{Deserialize, Serialize};
 
 use super::{OciError, OciRef, sha256};
-use crate::package::Manifest;
 use crate::plugin::Descriptor;
+use caliper_package::Manifest;
 
 /// Media type of the artifact's config.
 pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";

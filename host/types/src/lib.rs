@@ -14,6 +14,7 @@
 pub mod atomic_file;
 pub mod audit;
 pub mod date;
+pub mod descriptor;
 pub mod digest;
 pub mod fmt;
 pub mod history;

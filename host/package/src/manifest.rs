@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::cases::Case;
-use crate::plugin::Descriptor;
+use crate::sections::{custom_payload, sections};
+use caliper_types::descriptor::Descriptor;
 use caliper_types::stage::Stage;
 
 /// Name of the custom section that holds the manifest (JSON).
@@ -344,53 +345,6 @@ impl Manifest {
     }
 }
 
-/// The top-level sections of a component or module: (id, byte range of
-/// the whole section).
-pub(crate) fn sections(wasm: &[u8]) -> Result<Vec<(u8, std::ops::Range<usize>)>, String> {
-    if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
-        return Err("not a WebAssembly binary".into());
-    }
-    let mut out = Vec::new();
-    let mut at = 8;
-    while at < wasm.len() {
-        let start = at;
-        let id = wasm[at];
-        at += 1;
-        let (size, used) = leb128(&wasm[at..]).ok_or("truncated section header")?;
-        at += used;
-        let end = at.checked_add(size).filter(|&e| e <= wasm.len());
-        let end = end.ok_or("a section runs past the end of the file")?;
-        out.push((id, start..end));
-        at = end;
-    }
-    Ok(out)
-}
-
-fn leb128(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut value: usize = 0;
-    for (i, &b) in bytes.iter().enumerate().take(5) {
-        value |= usize::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
-}
-
-/// The payload of a custom section named `name` at `range`, if it is one.
-pub(crate) fn custom_payload<'a>(
-    wasm: &'a [u8],
-    range: &std::ops::Range<usize>,
-    name: &str,
-) -> Option<&'a [u8]> {
-    let section = &wasm[range.clone()];
-    let (_, used) = leb128(&section[1..])?;
-    let body = &section[1 + used..];
-    let (len, used) = leb128(body)?;
-    let rest = body.get(used..)?;
-    (rest.get(..len)? == name.as_bytes()).then(|| &rest[len..])
-}
-
 /// The manifest embedded in a component, if it has one. Cheap: scans the
 /// top-level sections without compiling anything.
 pub fn read_embedded(wasm: &[u8]) -> Result<Option<Manifest>, PackageError> {
@@ -417,7 +371,7 @@ pub fn read_embedded(wasm: &[u8]) -> Result<Option<Manifest>, PackageError> {
 /// has one (for defaults in `caliper.toml`; load errors are reported when
 /// the metric loads).
 pub fn read_embedded_file(path: &Path) -> Option<Manifest> {
-    let bytes = crate::plugin::read_component_file(path).ok()?;
+    let bytes = crate::component::read_component_file(path).ok()?;
     read_embedded(&bytes).ok().flatten()
 }
 
@@ -449,7 +403,7 @@ pub fn embed(wasm: &[u8], manifest: &Manifest) -> Result<Vec<u8>, PackageError> 
         out.extend_from_slice(&with_meta[range]);
     }
     let json = serde_json::to_vec(manifest).map_err(|e| PackageError::Invalid(e.to_string()))?;
-    Ok(crate::plugin::append_custom_section(&out, SECTION, &json))
+    Ok(crate::sections::append_custom_section(&out, SECTION, &json))
 }
 
 #[cfg(test)]

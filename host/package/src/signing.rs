@@ -23,7 +23,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::package::{custom_payload, sections};
+use crate::sections::{custom_payload, sections};
 
 /// Name of the custom section holding the signatures.
 pub const SECTION: &str = "caliper:signature";
@@ -162,7 +162,7 @@ pub fn sign(wasm: &[u8], key: &SigningKey) -> Result<Vec<u8>, String> {
         out.extend_from_slice(&wasm[range]);
     }
     let json = serde_json::to_vec(&list).map_err(|e| e.to_string())?;
-    Ok(crate::plugin::append_custom_section(&out, SECTION, &json))
+    Ok(crate::sections::append_custom_section(&out, SECTION, &json))
 }
 
 /// Checks that every signature matches the content: one that does not means
@@ -218,7 +218,7 @@ mod tests {
         // Re-signing with the same key replaces its signature.
         assert_eq!(signatures(&sign(&both, &a).unwrap()).unwrap().len(), 2);
         // Any other change (here: a new custom section) breaks them.
-        let changed = crate::plugin::append_custom_section(&both, "x", b"y");
+        let changed = crate::sections::append_custom_section(&both, "x", b"y");
         assert!(signatures(&changed).unwrap().iter().all(|f| !f.valid));
         let trusted = vec![public_key_text(&a.verifying_key())];
         assert!(check_trusted(&found, &trusted).is_ok());
