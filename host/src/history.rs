@@ -26,8 +26,8 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::audit::{MetricHistory, MetricRun, RunInfo, Stewardship};
-use crate::compare::{ResultSet, SampleText};
-use crate::report::RunReport;
+use caliper_report::compare::{ResultSet, SampleText};
+use caliper_report::run_report::RunReport;
 pub use caliper_types::history::SampleDetail;
 use caliper_types::outcome::{Evaluation, Status};
 use caliper_types::sample::Sample;
@@ -1084,7 +1084,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.db");
         let mut h = History::open(&path).unwrap();
-        let metric = |name: &str| crate::report::MetricReport {
+        let metric = |name: &str| caliper_report::run_report::MetricReport {
             metric: name.into(),
             name: "language-match".into(),
             version: "0.1.0".into(),

@@ -16,7 +16,8 @@
 //! cancelling (Ctrl-C, `--strict`) stops reading and drains what is in
 //! flight.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -27,8 +28,10 @@ use crate::instance::MetricInstance;
 use crate::metric::MetricSpec;
 use crate::prepared::{Prepare, PreparedSample};
 use crate::summary::Stats;
-use caliper_dataset::{Record, RecordError, Records};
+use caliper_dataset::{self as dataset, InputMapping, Record, RecordError, Records};
+use caliper_report::compare::SampleText;
 use caliper_types::outcome::Evaluation;
+pub use caliper_types::sample::NO_SEGMENT;
 use caliper_types::sample::{PREPARE_WINDOW_BYTES, Sample, prepare_windows};
 
 /// Records per chunk sent to a worker (at least; a larger `batch_size`
@@ -80,9 +83,6 @@ impl<F: FnMut(&Evaluation) -> std::io::Result<()>> Sink for F {
         self(e)
     }
 }
-
-/// The segment name for samples that lack the `--group-by` key.
-pub const NO_SEGMENT: &str = "(none)";
 
 /// Aggregates of a run.
 pub struct RunTotals {
@@ -393,6 +393,34 @@ fn record_item(
         }
     }
     Ok(())
+}
+
+/// The texts `caliper compare` shows for the samples of a dataset (read with
+/// `mapping`); `group_by` names the metadata key whose value is each
+/// sample's segment.
+pub fn sample_texts(
+    path: &Path,
+    mapping: &InputMapping,
+    group_by: Option<&str>,
+) -> anyhow::Result<HashMap<String, SampleText>> {
+    let mut out = HashMap::new();
+    for record in dataset::open(path, mapping, None)? {
+        for s in record.samples? {
+            let segment = group_by.map(|key| {
+                s.metadata_text(key)
+                    .unwrap_or_else(|| NO_SEGMENT.to_owned())
+            });
+            out.insert(
+                s.id.clone(),
+                SampleText {
+                    input: s.input.to_string(),
+                    output: s.output,
+                    segment,
+                },
+            );
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use sketches_ddsketch::{Config as SketchConfig, DDSketch};
 
+pub use caliper_report::figures::Figures;
+use caliper_report::run_report::MetricReport;
 use caliper_types::outcome::{Evaluation, Status};
 
 /// Values kept exactly per aggregate before switching to a sketch.
@@ -145,40 +146,15 @@ impl Stats {
     }
 }
 
-/// The figures of one metric (in one segment), as reported.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Figures {
-    /// Evaluations attempted (every outcome, skips included).
-    pub evaluated: u64,
-    /// Evaluations minus skips: the denominator of the rates.
-    pub applicable: u64,
-    /// Samples the metric's `when` filter excluded.
-    pub filtered: u64,
-    /// Passes.
-    pub pass: u64,
-    /// Fails.
-    pub fail: u64,
-    /// Skips (not applicable).
-    pub skip: u64,
-    /// Failures of the metric itself (error + timeout + memory + trap +
-    /// invalid).
-    pub errors: u64,
-    /// Non-zero error counts by kind.
-    pub error_kinds: BTreeMap<String, u64>,
-    /// pass / applicable.
-    pub pass_rate: Option<f64>,
-    /// errors / applicable.
-    pub error_rate: Option<f64>,
-    /// Mean value.
-    pub mean: Option<f64>,
-    /// Median value.
-    pub p50: Option<f64>,
-    /// 95th percentile value.
-    pub p95: Option<f64>,
-    /// Median evaluation time (µs).
-    pub duration_p50_us: Option<f64>,
-    /// 95th percentile evaluation time (µs).
-    pub duration_p95_us: Option<f64>,
+/// The report line of `spec` with `stats`.
+pub fn metric_report(spec: &crate::metric::MetricSpec, stats: &Stats) -> MetricReport {
+    MetricReport {
+        metric: spec.name.clone(),
+        name: spec.plugin.descriptor.name.clone(),
+        version: spec.plugin.descriptor.version.clone(),
+        digest: spec.plugin.digest.clone(),
+        figures: stats.figures(),
+    }
 }
 
 #[cfg(test)]

@@ -22,11 +22,6 @@ use std::path::{Path, PathBuf};
 /// Each commit that breaks a cycle deletes its entry (or replaces it with the smaller cycle left).
 const KNOWN_CYCLES: &[&[&str]] = &[
     &[
-        "caliper-host/compare",
-        "caliper-host/compare::html",
-        "caliper-host/compare::render",
-    ],
-    &[
         "caliper-host/oci",
         "caliper-host/oci::artifact",
         "caliper-host/oci::client",

@@ -226,6 +226,6 @@ fn read_texts(
     mapping: &InputMapping,
     group_by: Option<&str>,
 ) -> Result<HashMap<String, SampleText>> {
-    compare::sample_texts(path, mapping, group_by)
+    caliper_host::runner::sample_texts(path, mapping, group_by)
         .with_context(|| format!("reading dataset {}", path.display()))
 }

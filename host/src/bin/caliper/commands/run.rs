@@ -13,9 +13,10 @@ use caliper_host::dataset::{self, ReadStats};
 use caliper_host::gate::{self, GateResult};
 use caliper_host::history::{History, Recorder};
 use caliper_host::outcome::Evaluation;
-use caliper_host::report::{MetricReport, RunReport};
+use caliper_host::report::RunReport;
 use caliper_host::runner::{self, RunOptions, Stop};
 use caliper_host::sample::Sample;
+use caliper_host::summary;
 use caliper_host::watch::FileWatcher;
 use clap::{Args, ValueEnum};
 
@@ -327,7 +328,7 @@ impl RunCommand {
             metrics: specs
                 .iter()
                 .zip(&totals.overall)
-                .map(|(s, st)| MetricReport::new(s, st))
+                .map(|(s, st)| summary::metric_report(s, st))
                 .collect(),
             group_by: self.group_by.clone(),
             segments: totals
@@ -337,7 +338,7 @@ impl RunCommand {
                     let rows = specs
                         .iter()
                         .zip(stats)
-                        .map(|(s, st)| MetricReport::new(s, st))
+                        .map(|(s, st)| summary::metric_report(s, st))
                         .collect();
                     (seg.clone(), rows)
                 })

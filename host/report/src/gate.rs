@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::summary::Figures;
+use crate::figures::Figures;
 use caliper_types::thresholds::Gate;
 
 /// The verdict of one gate check.
@@ -19,7 +19,7 @@ pub struct GateResult {
 }
 
 /// A fraction as a percentage with one decimal, e.g. `91.2%`.
-pub(crate) use caliper_types::fmt::pct;
+use caliper_types::fmt::pct;
 
 fn num(v: f64) -> String {
     format!("{v:.4}")

@@ -5,10 +5,11 @@
 
 use std::fmt::Write;
 
+use super::model::{Comparison, Histogram, MetricComparison, Tone};
 use super::render::{change, mean_change};
-use super::{Comparison, Histogram, MetricComparison, Tone, p_value};
-use crate::gate::pct;
 use crate::markup::escape;
+use caliper_types::fmt::p_value;
+use caliper_types::fmt::pct;
 
 const BASE: &str = "#7a869a";
 const CAND: &str = "#2f6fde";
@@ -252,7 +253,7 @@ pub fn html(c: &Comparison) -> String {
     for m in &c.metrics {
         for f in &m.flipped {
             rows += 1;
-            let side = |s: &super::FlipSide| {
+            let side = |s: &super::model::FlipSide| {
                 format!(
                     "<b>{}</b> {}",
                     s.outcome,

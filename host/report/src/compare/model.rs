@@ -1,17 +1,4 @@
-//! `caliper compare`: the same metrics on the same samples before and after
-//! a change (a prompt, a model), with statistics, the samples that flipped,
-//! and regression gates.
-//!
-//! Inputs are two results files of `caliper run -o`. Evaluations are
-//! matched by (metric instance, sample id). Per metric: pass rates of each
-//! side with Wilson intervals (over that side's applicable samples, i.e. all
-//! but `skip`; errors of any kind count as not passing), then on the matched
-//! samples applicable on both sides: the pass-rate change with a seeded
-//! paired bootstrap interval, the exact McNemar test of the discordant pairs,
-//! the mean value change with a bootstrap interval, and the flipped samples.
-
-mod html;
-mod render;
+//! The comparison itself: matching, statistics, flips, gates.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
@@ -21,13 +8,9 @@ use serde::Serialize;
 
 use crate::gate::GateResult;
 use crate::stats::{self, Interval};
-use caliper_dataset::InputMapping;
-use caliper_dataset::{self as dataset, RecordError};
 use caliper_types::outcome::{Evaluation, Status};
+use caliper_types::record::RecordError;
 use caliper_types::thresholds::RegressionGate;
-
-pub use html::html;
-pub use render::{markdown, table};
 
 /// One metric's evaluations by sample id.
 type Evaluations = HashMap<String, Evaluation>;
@@ -385,33 +368,6 @@ impl SampleTexts {
     }
 }
 
-/// Reads the samples of a dataset with `mapping`; `group_by` names the
-/// metadata key whose value is each sample's segment.
-pub fn sample_texts(
-    path: &Path,
-    mapping: &InputMapping,
-    group_by: Option<&str>,
-) -> anyhow::Result<HashMap<String, SampleText>> {
-    let mut out = HashMap::new();
-    for record in dataset::open(path, mapping, None)? {
-        for s in record.samples? {
-            let segment = group_by.map(|key| {
-                s.metadata_text(key)
-                    .unwrap_or_else(|| crate::runner::NO_SEGMENT.to_owned())
-            });
-            out.insert(
-                s.id.clone(),
-                SampleText {
-                    input: s.input.to_string(),
-                    output: s.output,
-                    segment,
-                },
-            );
-        }
-    }
-    Ok(out)
-}
-
 /// Compares two result sets.
 pub fn compare(
     baseline: &ResultSet,
@@ -683,4 +639,4 @@ pub fn apply_gates(comparison: &mut Comparison, regression_gates: &[(String, Reg
     comparison.gates = gates;
 }
 
-pub(crate) use caliper_types::fmt::{p_value, signed_pts};
+use caliper_types::fmt::{p_value, signed_pts};

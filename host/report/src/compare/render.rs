@@ -5,9 +5,10 @@ use std::fmt::Write;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
-use super::{Comparison, Flip, MetricComparison, Tone, p_value, signed_pts};
-use crate::gate::pct;
+use super::model::{Comparison, Flip, MetricComparison, Tone};
 use crate::stats::Interval;
+use caliper_types::fmt::pct;
+use caliper_types::fmt::{p_value, signed_pts};
 
 fn rate(v: Option<f64>, i: Option<Interval>) -> String {
     match (v, i) {
@@ -74,7 +75,7 @@ fn excerpt(text: &str, max: usize) -> String {
 }
 
 fn flip_line(f: &Flip) -> String {
-    let side = |s: &super::FlipSide| {
+    let side = |s: &super::model::FlipSide| {
         let mut out = s.outcome.to_string();
         if let Some(v) = s.value {
             let _ = write!(out, " {v}");
@@ -242,7 +243,7 @@ pub fn markdown(c: &Comparison, top: usize) -> String {
         );
         let _ = writeln!(out, "|---|---|---|---|---|---|");
         for f in m.flipped.iter().take(top) {
-            let side = |s: &super::FlipSide| {
+            let side = |s: &super::model::FlipSide| {
                 let reason = s
                     .reason
                     .as_deref()

@@ -9,9 +9,8 @@ use std::collections::BTreeMap;
 use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 use serde::{Deserialize, Serialize};
 
+use crate::figures::Figures;
 use crate::gate::GateResult;
-use crate::metric::MetricSpec;
-use crate::summary::{Figures, Stats};
 
 /// One metric's line in a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,19 +26,6 @@ pub struct MetricReport {
     /// The numbers.
     #[serde(flatten)]
     pub figures: Figures,
-}
-
-impl MetricReport {
-    /// The report line of `spec` with `stats`.
-    pub fn new(spec: &MetricSpec, stats: &Stats) -> Self {
-        MetricReport {
-            metric: spec.name.clone(),
-            name: spec.plugin.descriptor.name.clone(),
-            version: spec.plugin.descriptor.version.clone(),
-            digest: spec.plugin.digest.clone(),
-            figures: stats.figures(),
-        }
-    }
 }
 
 /// The summary JSON of a run.
