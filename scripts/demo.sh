@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2
 scripts/build-plugins.sh
-cargo build -p caliper-host
+cargo build -p caliper-cli
 set +e
 target/debug/caliper run examples/chats.jsonl -c examples/caliper.toml \
   -o target/demo-results.jsonl --summary target/demo-summary.json --group-by model

@@ -16,11 +16,7 @@ pub use generated::caliper::metric::host::LogLevel;
 pub(crate) use generated::caliper::metric::types as wit;
 pub(crate) use generated::{MetricComponent, MetricComponentPre};
 
-/// The contract version this host implements (the WIT package version).
-pub const CONTRACT_VERSION: &str = "0.1.0";
-
-/// The fully qualified name of the interface every metric exports.
-pub const METRIC_EXPORT: &str = "caliper:metric/metric@0.1.0";
+pub use caliper_types::contract::{CONTRACT_VERSION, METRIC_EXPORT};
 
 impl caliper::metric::host::Host for crate::sandbox::StoreState {
     fn log(&mut self, level: LogLevel, message: String) {

@@ -170,13 +170,7 @@ impl CompileCache {
     /// The default location: `$CALIPER_CACHE_DIR`, else
     /// `$XDG_CACHE_HOME/caliper`, else `~/.cache/caliper`.
     pub fn default_dir() -> Option<PathBuf> {
-        if let Some(dir) = std::env::var_os("CALIPER_CACHE_DIR") {
-            return Some(PathBuf::from(dir));
-        }
-        if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-            return Some(PathBuf::from(dir).join("caliper"));
-        }
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("caliper"))
+        caliper_types::dirs::cache_dir()
     }
 
     /// The default key file: `$CALIPER_CACHE_KEY_FILE`, else

@@ -11,7 +11,7 @@
 //!
 //! In the order data flows:
 //! - [`resolve`]: a parsed config to a [`resolve::LoadPlan`] (component
-//!   files, `oci://` references through [`oci::RegistrySource`], package
+//!   files, `oci://` references through `caliper_oci::RegistrySource`, package
 //!   defaults, the lock, trust keys).
 //! - [`engine::Runtime`]: the one wasmtime `Engine` + `Linker` + epoch ticker.
 //! - [`cache::CompileCache`]: compiled components on disk, keyed by digest.
@@ -52,7 +52,7 @@ pub use caliper_report::junit;
 pub mod load;
 pub use caliper_package::lockfile;
 pub mod metric;
-pub mod oci;
+pub use caliper_oci as oci;
 pub use caliper_package as package;
 pub mod plugin;
 mod prepared;
@@ -67,7 +67,6 @@ pub mod sample {
     pub use caliper_types::sample::*;
 }
 pub mod sandbox;
-pub mod scaffold;
 pub mod serve;
 pub use caliper_package::signing;
 pub use caliper_report::stats;

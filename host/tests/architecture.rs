@@ -20,37 +20,11 @@ use std::path::{Path, PathBuf};
 /// A new cycle, or a listed one that grew, fails the test; a listed one that is gone fails too,
 /// so the list only ever shrinks.
 /// Each commit that breaks a cycle deletes its entry (or replaces it with the smaller cycle left).
-const KNOWN_CYCLES: &[&[&str]] = &[
-    &[
-        "caliper-host/oci",
-        "caliper-host/oci::artifact",
-        "caliper-host/oci::client",
-        "caliper-host/oci::store",
-    ],
-    &[
-        "caliper-host/bin/caliper/commands",
-        "caliper-host/bin/caliper/commands::alerts",
-        "caliper-host/bin/caliper/commands::audit",
-        "caliper-host/bin/caliper/commands::compare",
-        "caliper-host/bin/caliper/commands::history",
-        "caliper-host/bin/caliper/commands::inspect",
-        "caliper-host/bin/caliper/commands::list",
-        "caliper-host/bin/caliper/commands::lock",
-        "caliper-host/bin/caliper/commands::new",
-        "caliper-host/bin/caliper/commands::pack",
-        "caliper-host/bin/caliper/commands::publish",
-        "caliper-host/bin/caliper/commands::pull",
-        "caliper-host/bin/caliper/commands::run",
-        "caliper-host/bin/caliper/commands::serve",
-        "caliper-host/bin/caliper/commands::signing",
-        "caliper-host/bin/caliper/commands::test",
-    ],
-    &[
-        "caliper-host/bindings",
-        "caliper-host/sandbox",
-        "caliper-host/sandbox::poll",
-    ],
-];
+const KNOWN_CYCLES: &[&[&str]] = &[&[
+    "caliper-host/bindings",
+    "caliper-host/sandbox",
+    "caliper-host/sandbox::poll",
+]];
 
 /// Which host crates (package names) each host crate may depend on (normal dependencies).
 const CRATE_DEPS: &[(&str, &[&str])] = &[
@@ -743,9 +717,12 @@ fn host_modules_have_no_cycles_and_crates_depend_downwards() {
             }
         }
         for (ext, homes) in EXTERNAL_HOMES {
+            // `caliper-host` still holds what is not split out yet: it may use
+            // an external crate whose home crate does not exist.
+            let home_exists = crates.iter().any(|(p, ..)| homes.contains(&p.as_str()));
             if deps.iter().any(|d| d == ext)
                 && !homes.contains(&package.as_str())
-                && package != "caliper-host"
+                && (package != "caliper-host" || home_exists)
             {
                 problems.push(format!("{package} depends on {ext}; only {homes:?} may"));
             }

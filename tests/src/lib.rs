@@ -97,8 +97,9 @@ pub fn packages() -> Vec<&'static str> {
     env!("CALIPER_TEST_PACKAGES").split(',').collect()
 }
 
-/// The `caliper` binary of this build (`cargo test --workspace` builds it,
-/// because the host package has integration tests).
+/// The `caliper` binary of this build: the suite is a test of `caliper-cli`,
+/// so cargo builds the binary before it runs the suite (the suite checks
+/// that this is the binary cargo names in `CARGO_BIN_EXE_caliper`).
 pub fn caliper_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/e2e-<hash> -> target/<profile>/caliper
@@ -106,7 +107,7 @@ pub fn caliper_bin() -> PathBuf {
     let bin = dir.join("caliper");
     assert!(
         bin.exists(),
-        "{} does not exist: run the suite with `cargo test --workspace`",
+        "{} does not exist: run the suite with `cargo test -p caliper-cli --test e2e`",
         bin.display()
     );
     bin

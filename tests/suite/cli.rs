@@ -219,7 +219,7 @@ fn a_corrupt_cache_entry_is_a_miss_not_a_crash() {
 #[test]
 fn the_example_config_runs_and_catches_the_german_chat_answered_in_english() {
     let s = Scratch::new();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = caliper_tests::repo();
     let config = std::fs::read_to_string(root.join("examples/caliper.toml"))
         .unwrap()
         .replace(
@@ -319,7 +319,7 @@ fn the_example_config_runs_and_catches_the_german_chat_answered_in_english() {
 #[test]
 fn caliper_test_runs_labelled_cases_and_reports_mismatches() {
     let s = Scratch::new();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    let root = caliper_tests::repo().join("plugins");
     // Every standard metric passes its own cases through `caliper test`.
     for (package, dir) in [
         ("pii-leak", "pii-leak"),

@@ -13,7 +13,7 @@ use caliper_tests::{Scratch, wasm, wasm_dir};
 use serde_json::Value;
 
 fn conformance_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance")
+    caliper_tests::repo().join("tests/conformance")
 }
 
 /// One implementation of the spec: its language and its component.

@@ -28,7 +28,7 @@ fn caliper(s: &Scratch, args: &[&str]) -> Run {
 fn packed_signed_published_then_pulled_pinned_verified_and_run_on_another_checkout() {
     let registry = Registry::start();
     let reference = format!("oci://{}/metrics/keyword:1.0.0", registry.host);
-    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let repo = caliper_tests::repo();
 
     // The owning team.
     let team = Scratch::new();

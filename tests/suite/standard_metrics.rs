@@ -26,7 +26,7 @@ struct Case {
 }
 
 fn plugins_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins")
+    caliper_tests::repo().join("plugins")
 }
 
 #[test]

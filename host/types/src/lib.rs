@@ -13,9 +13,11 @@
 
 pub mod atomic_file;
 pub mod audit;
+pub mod contract;
 pub mod date;
 pub mod descriptor;
 pub mod digest;
+pub mod dirs;
 pub mod fmt;
 pub mod history;
 pub mod input;
@@ -24,6 +26,7 @@ pub mod oci_ref;
 pub mod outcome;
 pub mod record;
 pub mod sample;
+pub mod source;
 pub mod stage;
 pub mod text;
 pub mod thresholds;
