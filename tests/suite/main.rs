@@ -21,6 +21,7 @@ mod configmap;
 mod conformance;
 mod containment;
 mod dataset;
+mod docs;
 mod files;
 mod hostile;
 mod js;
