@@ -170,9 +170,9 @@ fn myers_one_word<T: Copy>(m: usize, text: &[T], peq: impl Fn(T) -> u64) -> usiz
 /// `j - (k + Δ) / 2 <= i <= j + (k - Δ) / 2`. Words entirely above that
 /// band are dropped for good; words below it are not computed until the
 /// band reaches them, and start as if every vertical step cost 1. `k`
-/// starts at n and shrinks to the cost of a real path: the computed value
-/// at the bottom of the lowest word plus the rest of the way
-/// (`max(m - row, n - j)`). Every computed value is the cost of a real
+/// starts at n and shrinks to the cost of a real path after every column:
+/// the computed value at the bottom of the word on the diagonal (and of
+/// the lowest word) plus the rest of the way (`max(m - row, n - j)`). Every computed value is the cost of a real
 /// path (dropped and not-yet-computed cells only ever overestimate), and
 /// the cells of an optimal path stay inside the band, so the result is
 /// exact; `tests` compare it with the dynamic programme.
@@ -240,7 +240,25 @@ fn myers_blocks<'p, T: Copy>(
         let bit = last_bit(last);
         score += ((hp_last >> bit) & 1) as usize;
         score -= ((hn_last >> bit) & 1) as usize;
+        // A real path: down to the bottom of a word at column j, then the
+        // rest of the way at one per step. Every 8 columns, also through
+        // the word on the diagonal: its bottom value is the last word's
+        // minus the vertical deltas in between.
         k = k.min(score + (m - bottom(last)).max(n - j));
+        if j % 8 == 0 {
+            let diagonal = word_of(j).clamp(first, last);
+            let mut value = score as isize;
+            for (w, &(p, n)) in state.iter().enumerate().take(last + 1).skip(diagonal + 1) {
+                let valid = if w + 1 == words {
+                    !0u64 >> (63 - last_bit(w))
+                } else {
+                    !0
+                };
+                value -= (p & valid).count_ones() as isize - (n & valid).count_ones() as isize;
+            }
+            let via = value as usize + (m - bottom(diagonal)).max(n - j);
+            k = k.min(via);
+        }
     }
     debug_assert_eq!(last, words - 1);
     score
