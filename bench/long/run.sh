@@ -95,7 +95,10 @@ cat "$OUT/machine.txt" >&2
 say "warming the compile cache (the first load compiles every component)"
 "$CALIPER" -q run "$DATA" -c "$CONFIG" --format none --no-progress --no-history -j "$JOBS" >/dev/null
 
+: > "$OUT/load.txt"
 for i in $(seq 1 "$REPEAT"); do
+    # The 1-minute load average before each round (the machine may be shared).
+    echo "$(cut -d' ' -f1 /proc/loadavg)" >> "$OUT/load.txt"
     say "round $i/$REPEAT: caliper run -j $JOBS"
     /usr/bin/time -v -o "$OUT/caliper-time-$i.txt" "$CALIPER" -q run "$DATA" -c "$CONFIG" \
         -o "$OUT/caliper-$i.jsonl" --format none --no-progress --no-history -j "$JOBS" ||

@@ -51,7 +51,11 @@ def main():
     print(f"| **ratio** (Python / Caliper) | **{pw / cw:.2f}x** | {pc / cc:.2f}x | {pr / cr:.2f}x |\n")
     print("Every round (wall s, CPU s, RSS MiB): caliper "
           + ", ".join(f"{w:.3f}/{c:.2f}/{r / 1024:.1f}" for w, c, r in cruns)
-          + "; python " + ", ".join(f"{w:.3f}/{c:.2f}/{r / 1024:.1f}" for w, c, r in pruns) + ".\n")
+          + "; python " + ", ".join(f"{w:.3f}/{c:.2f}/{r / 1024:.1f}" for w, c, r in pruns) + ".")
+    load = out / "load.txt"
+    if load.exists():
+        print("1-minute load average before each round: " + ", ".join(load.read_text().split()) + ".")
+    print()
 
     print("## Per check\n")
     print("Python: a timer around each check in the script (single thread). Caliper: "
