@@ -16,7 +16,13 @@ use caliper_tests::{Scratch, wasm};
 use serde_json::{Value, json};
 
 /// Plugins whose contract includes "not applicable".
-const SKIPPING: &[&str] = &["language-match", "similarity", "budget"];
+const SKIPPING: &[&str] = &[
+    "language-match",
+    "similarity",
+    "budget",
+    "keyword",
+    "regex-metric",
+];
 
 struct Case {
     plugin: String,
@@ -351,4 +357,98 @@ fn the_similarity_component_agrees_with_the_python_references() {
     }
     assert!(compared >= 3 * 150, "only {compared} values compared");
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Terms (keyword) and patterns (regex) taken from each record through JSON
+/// pointers, by the binary and the real components: every record brings its
+/// own, the same pointer serves many records, a record without one skips
+/// (or errs, with `if_missing = "error"`), and an invalid sample pattern is
+/// an evaluation error naming the pointer, not a crash.
+#[test]
+fn keyword_and_regex_take_terms_and_patterns_from_each_record() {
+    let s = Scratch::new();
+    let records = [
+        json!({"id": "r1", "output": "Your nightly BACKUPS are kept 30 days. Ticket #12345.",
+               "metadata": {"keyword": "backup", "format": "Ticket #\\d{5}"}}),
+        json!({"id": "r2", "output": "Die Rückerstattung läuft. Ticket #12.",
+               "metadata": {"keyword": "RÜCKERSTATTUNG", "format": "Ticket #\\d{5}"}}),
+        json!({"id": "r3", "output": "Your invoice is ready.",
+               "metadata": {"keyword": "backup", "format": "(?i)^your"}}),
+        json!({"id": "r4", "output": "No metadata here."}),
+        json!({"id": "r5", "output": "Broken pattern.",
+               "metadata": {"keyword": "pattern", "format": "(unclosed"}}),
+    ];
+    s.jsonl("data.jsonl", &records);
+    let config = [
+        caliper_tests::metric_toml(
+            "kw",
+            "keyword",
+            "config = { must_include_from = \"/metadata/keyword\", whole_word = false }",
+        ),
+        caliper_tests::metric_toml(
+            "kw-strict",
+            "keyword",
+            "config = { must_include_from = \"/metadata/keyword\", if_missing = \"error\" }",
+        ),
+        caliper_tests::metric_toml(
+            "format",
+            "regex-metric",
+            "config = { must_match_from = \"/metadata/format\" }",
+        ),
+    ]
+    .concat();
+    s.write("caliper.toml", &config);
+    s.run(&["run", "data.jsonl", "-o", "out.jsonl"])
+        .expect_code(0);
+    let mut got = BTreeMap::new();
+    for r in s.results("out.jsonl") {
+        got.insert(
+            format!(
+                "{} {}",
+                r["sample_id"].as_str().unwrap(),
+                r["metric"].as_str().unwrap()
+            ),
+            (
+                r["outcome"].as_str().unwrap().to_owned(),
+                r["reason"].as_str().unwrap_or("").to_owned(),
+            ),
+        );
+    }
+    let expect = [
+        ("r1 kw", "pass", ""),
+        ("r1 kw-strict", "fail", "missing \"backup\""),
+        ("r1 format", "pass", ""),
+        ("r2 kw", "pass", ""),
+        ("r2 kw-strict", "pass", ""),
+        ("r2 format", "fail", "no match for /Ticket #\\d{5}/"),
+        ("r3 kw", "fail", "missing \"backup\""),
+        ("r3 format", "pass", ""),
+        (
+            "r4 kw",
+            "skip",
+            "no term at /metadata/keyword (must_include_from)",
+        ),
+        (
+            "r4 kw-strict",
+            "error",
+            "no term at /metadata/keyword (must_include_from)",
+        ),
+        (
+            "r4 format",
+            "skip",
+            "no pattern at /metadata/format (must_match_from)",
+        ),
+        (
+            "r5 format",
+            "error",
+            "must_match_from: invalid pattern /(unclosed/ at /metadata/format",
+        ),
+    ];
+    for (key, outcome, reason) in expect {
+        let (o, r) = got
+            .get(key)
+            .unwrap_or_else(|| panic!("no result for {key}: {got:?}"));
+        assert_eq!(o, outcome, "{key}: {r}");
+        assert!(r.contains(reason), "{key}: reason {r:?} lacks {reason:?}");
+    }
 }

@@ -1,20 +1,35 @@
 //! `keyword`: required terms appear in the output and forbidden ones (e.g.
 //! competitor names) do not.
 //!
-//! Config: `{"must_include": [], "must_not_include": [], "case_sensitive":
+//! Config: `{"must_include": [], "must_not_include": [], "must_include_from":
+//! [], "must_not_include_from": [], "if_missing": "skip", "case_sensitive":
 //! false, "whole_word": true, "field": "output"}`. The value is the number of
 //! violations (missing plus forbidden terms, each counted once); the verdict
-//! fails when it is above 0. Never skips.
+//! fails when it is above 0.
 //!
-//! Terms are literal text, not patterns. Case-insensitive matching uses
-//! Unicode simple case folding ("GRÜSSE" is not "Grüße", but "ÜBER" is
-//! "über"); whole-word matching uses Unicode word characters, so "Grüße" is
-//! one word and "C++" or "AT&T" work as terms too.
+//! Terms are literal text, not patterns: configured ones, and ones taken from
+//! each sample through JSON pointers (`must_include_from =
+//! "/metadata/keyword"`, see [`pointer`]). When a pointer finds nothing
+//! (no such key, `null`, an empty string or list), the sample is skipped
+//! with a reason naming the pointer (`if_missing = "skip"`, the default), is
+//! an evaluation error (`"error"`), or is checked with the other terms only
+//! (`"ignore"`).
+//!
+//! Case-insensitive matching uses Unicode simple case folding ("GRÜSSE" is
+//! not "Grüße", but "ÜBER" is "über"); whole-word matching uses Unicode word
+//! characters, so "Grüße" is one word and "C++" or "AT&T" work as terms too.
+//! The search is a `memmem` literal search in the common cases ([`literal`]).
+
+pub mod literal;
+pub mod pointer;
 
 use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample, TextField};
-use regex::{RegexSet, RegexSetBuilder};
+use literal::{Haystack, Literal};
+use pointer::{Found, Pointer};
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Configuration.
 #[derive(Debug, Deserialize)]
@@ -24,6 +39,13 @@ pub struct Config {
     pub must_include: Vec<String>,
     /// Terms that must not appear.
     pub must_not_include: Vec<String>,
+    /// JSON pointers into the sample whose values (a text or a list of
+    /// texts) must all appear.
+    pub must_include_from: OneOrMany,
+    /// JSON pointers into the sample whose values must not appear.
+    pub must_not_include_from: OneOrMany,
+    /// What a pointer that finds nothing does.
+    pub if_missing: IfMissing,
     /// Whether case matters.
     pub case_sensitive: bool,
     /// Whether a term must stand as a whole word ("cat" not in "category").
@@ -37,6 +59,9 @@ impl Default for Config {
         Config {
             must_include: Vec::new(),
             must_not_include: Vec::new(),
+            must_include_from: OneOrMany::default(),
+            must_not_include_from: OneOrMany::default(),
+            if_missing: IfMissing::Skip,
             case_sensitive: false,
             whole_word: true,
             field: TextField::Output,
@@ -44,70 +69,96 @@ impl Default for Config {
     }
 }
 
-/// A list of terms and the matcher that finds them.
+/// One pointer or a list of them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One pointer.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+    /// None (the default).
+    #[default]
+    #[serde(skip)]
+    Nothing,
+}
+
+impl OneOrMany {
+    fn list(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(p) => vec![p.clone()],
+            OneOrMany::Many(list) => list.clone(),
+            OneOrMany::Nothing => Vec::new(),
+        }
+    }
+}
+
+/// What happens when a `*_from` pointer finds nothing in a sample.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum IfMissing {
+    /// Skip the sample; the reason names the pointer.
+    #[default]
+    Skip,
+    /// Report an evaluation error naming the pointer.
+    Error,
+    /// Check the sample with the other terms only.
+    Ignore,
+}
+
+/// A list of configured terms and their matchers.
 struct Terms {
-    terms: Vec<String>,
-    /// One pattern per term, in order; `None` when there are no terms.
-    set: Option<RegexSet>,
+    terms: Vec<Literal>,
 }
 
 impl Terms {
-    /// Builds the matcher. The regex crate (rather than aho-corasick) because
-    /// it offers Unicode case folding and Unicode word boundaries, and a
-    /// `RegexSet` reports which of all terms occur in one scan of the text.
     fn new(
         terms: &[String],
         list: &str,
         case_sensitive: bool,
         whole_word: bool,
     ) -> Result<Self, Error> {
-        let mut unique: Vec<String> = Vec::new();
+        let mut unique: Vec<Literal> = Vec::new();
         for term in terms {
             if term.trim().is_empty() {
                 return Err(Error::new(format!("{list} contains an empty term")));
             }
-            if !unique.contains(term) {
-                unique.push(term.clone());
-            }
-        }
-        if unique.is_empty() {
-            return Ok(Terms {
-                terms: unique,
-                set: None,
-            });
-        }
-        let patterns = unique.iter().map(|term| {
-            let literal = regex::escape(term);
-            if whole_word {
-                // Half boundaries: no word character right before or after
-                // the term, whatever the term's own edges are ("C++", "-x").
-                format!(r"\b{{start-half}}{literal}\b{{end-half}}")
-            } else {
+            if !unique.iter().any(|l| l.term == *term) {
+                let literal = Literal::new(term, case_sensitive, whole_word);
                 literal
+                    .check()
+                    .map_err(|e| Error::new(format!("{list}: {e}")))?;
+                unique.push(literal);
             }
-        });
-        let set = RegexSetBuilder::new(patterns)
-            .case_insensitive(!case_sensitive)
-            .build()
-            .map_err(|e| Error::new(format!("cannot build the {list} matcher: {e}")))?;
-        Ok(Terms {
-            terms: unique,
-            set: Some(set),
-        })
+        }
+        Ok(Terms { terms: unique })
     }
 
-    /// The terms that occur (`true`) or do not occur (`false`) in `text`.
-    fn select(&self, text: &str, occurring: bool) -> Vec<&str> {
-        let Some(set) = &self.set else {
-            return Vec::new();
-        };
-        let found = set.matches(text);
-        self.terms
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| found.matched(*i) == occurring)
-            .map(|(_, term)| term.as_str())
-            .collect()
+    fn contains(&self, term: &str) -> bool {
+        self.terms.iter().any(|l| l.term == term)
+    }
+}
+
+/// Matchers for terms that come from samples, kept across samples (datasets
+/// repeat their terms). Bounded: cleared when full.
+#[derive(Default)]
+struct TermCache(Mutex<HashMap<String, Arc<Literal>>>);
+
+/// How many sample terms are cached.
+const CACHED_TERMS: usize = 4096;
+
+impl TermCache {
+    fn get(&self, term: &str, case_sensitive: bool, whole_word: bool) -> Arc<Literal> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = map.get(term) {
+            return l.clone();
+        }
+        if map.len() >= CACHED_TERMS {
+            map.clear();
+        }
+        let literal = Arc::new(Literal::new(term, case_sensitive, whole_word));
+        map.insert(term.to_owned(), literal.clone());
+        literal
     }
 }
 
@@ -115,7 +166,13 @@ impl Terms {
 pub struct Keyword {
     must_include: Terms,
     must_not_include: Terms,
+    must_include_from: Vec<Pointer>,
+    must_not_include_from: Vec<Pointer>,
+    if_missing: IfMissing,
+    case_sensitive: bool,
+    whole_word: bool,
     field: TextField,
+    cache: TermCache,
 }
 
 /// `"a", "b"`: terms quoted for a reason or label.
@@ -127,10 +184,78 @@ fn quoted(terms: &[&str]) -> String {
         .join(", ")
 }
 
+fn parse_pointers(list: &OneOrMany, key: &str) -> Result<Vec<Pointer>, Error> {
+    list.list()
+        .iter()
+        .map(|p| Pointer::parse(p).map_err(|e| Error::new(format!("{key}: {e}"))))
+        .collect()
+}
+
+/// Terms taken from a sample, or why there are none.
+enum FromSample {
+    Terms(Vec<String>),
+    Missing(String),
+}
+
+impl Keyword {
+    fn sample_terms(
+        &self,
+        pointers: &[Pointer],
+        key: &str,
+        sample: &Sample,
+    ) -> Result<FromSample, Error> {
+        let mut terms = Vec::new();
+        for p in pointers {
+            match p.find(sample) {
+                Found::Texts(list) => terms.extend(list),
+                Found::Missing => {
+                    if self.if_missing != IfMissing::Ignore {
+                        return Ok(FromSample::Missing(p.as_str().to_owned()));
+                    }
+                }
+                Found::Invalid(why) => return Err(Error::new(format!("{key}: {why}"))),
+            }
+        }
+        Ok(FromSample::Terms(terms))
+    }
+
+    /// Appends the terms of `configured` and `extra` whose occurrence is
+    /// `occurring` to `out`.
+    fn select<'a>(
+        &self,
+        hay: &mut Haystack<'_>,
+        configured: &'a Terms,
+        extra: &'a [Arc<Literal>],
+        occurring: bool,
+        out: &mut Vec<&'a str>,
+    ) -> Result<(), Error> {
+        for l in configured.terms.iter().chain(extra.iter().map(|l| &**l)) {
+            if l.occurs(hay).map_err(Error::new)? == occurring && !out.contains(&l.term.as_str()) {
+                out.push(&l.term);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Metric for Keyword {
     type Config = Config;
 
     fn describe() -> Descriptor {
+        let pointers = json!({
+            "oneOf": [
+                {"type": "string", "pattern": "^/"},
+                {"type": "array", "items": {"type": "string", "pattern": "^/"}}
+            ],
+            "default": []
+        });
+        let mut include_from = pointers.clone();
+        include_from["description"] = json!(
+            "JSON pointers into the sample (e.g. \"/metadata/keyword\") whose text, or list of texts, must all appear"
+        );
+        let mut exclude_from = pointers;
+        exclude_from["description"] =
+            json!("JSON pointers into the sample whose text, or list of texts, must not appear");
         Descriptor::new("keyword", env!("CARGO_PKG_VERSION"))
             .description("required terms appear and forbidden terms (e.g. competitor names) do not")
             .owner("caliper-standard-metrics")
@@ -153,6 +278,13 @@ impl Metric for Keyword {
                         "default": [],
                         "description": "terms that must not appear (literal text)"
                     },
+                    "must_include_from": include_from,
+                    "must_not_include_from": exclude_from,
+                    "if_missing": {
+                        "enum": ["skip", "error", "ignore"],
+                        "default": "skip",
+                        "description": "when a *_from pointer finds nothing: skip the sample (reason names the pointer), report an error, or check the other terms only"
+                    },
                     "case_sensitive": {"type": "boolean", "default": false},
                     "whole_word": {
                         "type": "boolean",
@@ -173,13 +305,21 @@ impl Metric for Keyword {
         if let Some(term) = must_include
             .terms
             .iter()
-            .find(|t| must_not_include.terms.contains(t))
+            .find(|t| must_not_include.contains(&t.term))
         {
             return Err(Error::new(format!(
-                "{term:?} is in both must_include and must_not_include"
+                "{:?} is in both must_include and must_not_include",
+                term.term
             )));
         }
-        if must_include.terms.is_empty() && must_not_include.terms.is_empty() {
+        let must_include_from = parse_pointers(&config.must_include_from, "must_include_from")?;
+        let must_not_include_from =
+            parse_pointers(&config.must_not_include_from, "must_not_include_from")?;
+        if must_include.terms.is_empty()
+            && must_not_include.terms.is_empty()
+            && must_include_from.is_empty()
+            && must_not_include_from.is_empty()
+        {
             caliper_sdk::log(
                 LogLevel::Warn,
                 "keyword: must_include and must_not_include are empty; every sample passes",
@@ -188,14 +328,58 @@ impl Metric for Keyword {
         Ok(Keyword {
             must_include,
             must_not_include,
+            must_include_from,
+            must_not_include_from,
+            if_missing: config.if_missing,
+            case_sensitive: config.case_sensitive,
+            whole_word: config.whole_word,
             field: config.field,
+            cache: TermCache::default(),
         })
     }
 
     fn evaluate(&self, sample: &Sample) -> Result<Outcome, Error> {
-        let text = self.field.of(sample);
-        let missing = self.must_include.select(text, false);
-        let forbidden = self.must_not_include.select(text, true);
+        let mut dynamic: [Vec<Arc<Literal>>; 2] = [Vec::new(), Vec::new()];
+        for (i, (pointers, key)) in [
+            (&self.must_include_from, "must_include_from"),
+            (&self.must_not_include_from, "must_not_include_from"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            match self.sample_terms(pointers, key, sample)? {
+                FromSample::Terms(terms) => {
+                    dynamic[i] = terms
+                        .iter()
+                        .map(|t| self.cache.get(t, self.case_sensitive, self.whole_word))
+                        .collect();
+                }
+                FromSample::Missing(pointer) => {
+                    let why = format!("no term at {pointer} ({key})");
+                    return match self.if_missing {
+                        IfMissing::Error => Err(Error::new(why)),
+                        _ => Ok(Outcome::skip(why).with_label("missing_pointer", pointer)),
+                    };
+                }
+            }
+        }
+        let mut hay = Haystack::new(self.field.of(sample));
+        let mut missing = Vec::new();
+        self.select(
+            &mut hay,
+            &self.must_include,
+            &dynamic[0],
+            false,
+            &mut missing,
+        )?;
+        let mut forbidden = Vec::new();
+        self.select(
+            &mut hay,
+            &self.must_not_include,
+            &dynamic[1],
+            true,
+            &mut forbidden,
+        )?;
         let violations = missing.len() + forbidden.len();
         let mut outcome = Outcome::check(violations == 0, violations as f64);
         let mut reasons = Vec::new();
@@ -219,6 +403,7 @@ caliper_sdk::export_metric!(Keyword);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use caliper_sdk::MetaValue;
 
     fn metric(config: &str) -> Keyword {
         caliper_sdk::configure(config).unwrap()
@@ -318,6 +503,119 @@ mod tests {
         assert!(m.evaluate(&sample).unwrap().is_fail());
     }
 
+    fn meta_sample(output: &str, keyword: Option<&str>) -> Sample {
+        let s = Sample::with_output(output);
+        match keyword {
+            Some(k) => s.meta("keyword", MetaValue::Text(k.into())),
+            None => s,
+        }
+    }
+
+    #[test]
+    fn terms_from_the_sample() {
+        let m = metric(r#"{"must_include_from": "/metadata/keyword", "whole_word": false}"#);
+        let o = m
+            .evaluate(&meta_sample("Your BACKUPS run nightly.", Some("backup")))
+            .unwrap();
+        assert!(o.is_pass(), "{o:?}");
+        let o = m
+            .evaluate(&meta_sample("Your invoices are ready.", Some("backup")))
+            .unwrap();
+        assert!(o.is_fail());
+        assert_eq!(o.reason.as_deref(), Some(r#"missing "backup""#));
+        assert_eq!(o.label("missing"), Some("backup"));
+        // Non-ASCII terms ignore case too.
+        let o = m
+            .evaluate(&meta_sample(
+                "Die RÜCKERSTATTUNG läuft.",
+                Some("Rückerstattung"),
+            ))
+            .unwrap();
+        assert!(o.is_pass(), "{o:?}");
+        // Lists of terms, from JSON metadata, and forbidden ones.
+        let m = metric(
+            r#"{"must_include_from": ["/metadata/vars/need"], "must_not_include_from": "/metadata/vars/avoid", "must_include": ["refund"]}"#,
+        );
+        let sample = Sample::with_output("A refund for your invoice, not from Globex.").meta(
+            "vars",
+            MetaValue::Json(
+                r#"{"need": ["invoice", "refund", "receipt"], "avoid": ["Globex", "Initech"]}"#
+                    .into(),
+            ),
+        );
+        let o = m.evaluate(&sample).unwrap();
+        assert_eq!(o.value, Some(2.0));
+        assert_eq!(
+            o.reason.as_deref(),
+            Some(r#"missing "receipt"; forbidden "Globex""#)
+        );
+    }
+
+    #[test]
+    fn a_missing_pointer_target_skips_errs_or_is_ignored() {
+        let m = metric(r#"{"must_include_from": "/metadata/keyword"}"#);
+        for sample in [
+            meta_sample("anything", None),
+            meta_sample("anything", Some("  ")),
+            Sample::with_output("x").meta("keyword", MetaValue::Null),
+        ] {
+            let o = m.evaluate(&sample).unwrap();
+            assert!(o.is_skip(), "{o:?}");
+            assert_eq!(
+                o.reason.as_deref(),
+                Some("no term at /metadata/keyword (must_include_from)")
+            );
+            assert_eq!(o.label("missing_pointer"), Some("/metadata/keyword"));
+        }
+        let m = metric(r#"{"must_include_from": "/metadata/keyword", "if_missing": "error"}"#);
+        let e = m.evaluate(&meta_sample("x", None)).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "no term at /metadata/keyword (must_include_from)"
+        );
+        let m = metric(
+            r#"{"must_include_from": "/metadata/keyword", "must_not_include": ["Globex"], "if_missing": "ignore"}"#,
+        );
+        assert!(m.evaluate(&meta_sample("fine", None)).unwrap().is_pass());
+        assert!(m.evaluate(&meta_sample("Globex", None)).unwrap().is_fail());
+        // Objects are not terms: an error that names the pointer.
+        let m = metric(r#"{"must_include_from": "/metadata/vars"}"#);
+        let e = m
+            .evaluate(&Sample::with_output("x").meta("vars", MetaValue::Json("{}".into())))
+            .unwrap_err();
+        assert_eq!(
+            e.message(),
+            "must_include_from: /metadata/vars is an object, not text"
+        );
+    }
+
+    #[test]
+    fn sample_terms_agree_with_configured_ones() {
+        let texts = [
+            "Schöne Grüße! A category for scatter plots.",
+            "Use C++ (or AT&T) for the \u{212A}elvin scale",
+            "MA\u{17F}K and mask",
+            "",
+        ];
+        for term in ["cat", "C++", "grüße", "mask", "kelvin", "AT&T"] {
+            for flags in [
+                r#""case_sensitive": false, "whole_word": true"#,
+                r#""case_sensitive": true, "whole_word": false"#,
+                r#""case_sensitive": false, "whole_word": false"#,
+            ] {
+                let fixed = metric(&format!(r#"{{"must_include": [{term:?}], {flags}}}"#));
+                let from = metric(&format!(
+                    r#"{{"must_include_from": "/metadata/keyword", {flags}}}"#
+                ));
+                for text in texts {
+                    let a = fixed.evaluate(&Sample::with_output(text)).unwrap();
+                    let b = from.evaluate(&meta_sample(text, Some(term))).unwrap();
+                    assert_eq!(a, b, "{term} {flags} {text}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn bad_config_is_rejected() {
         let err = |config: &str| {
@@ -337,5 +635,12 @@ mod tests {
         assert!(err(r#"{"field": "expected"}"#).contains("unknown variant `expected`"));
         assert!(err(r#"{"must_include": "Acme"}"#).contains("invalid type"));
         assert!(err(r#"{"wholeword": true}"#).contains("unknown field `wholeword`"));
+        assert!(
+            err(r#"{"must_include_from": "metadata/keyword"}"#).contains("must start with '/'")
+        );
+        assert!(
+            err(r#"{"must_not_include_from": ["/meta/x"]}"#).starts_with("must_not_include_from: ")
+        );
+        assert!(err(r#"{"if_missing": "fail"}"#).contains("unknown variant `fail`"));
     }
 }

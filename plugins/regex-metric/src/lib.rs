@@ -1,17 +1,38 @@
 //! `regex`: the output matches every required regular expression and none
 //! of the forbidden ones.
 //!
-//! Config: `{"must_match": [], "must_not_match": [], "field": "output"}`,
+//! Config: `{"must_match": [], "must_not_match": [], "must_match_from": [],
+//! "must_not_match_from": [], "if_missing": "skip", "field": "output"}`,
 //! patterns in Rust `regex` syntax (flags inline: `(?i)`, `(?m)`, `(?s)`).
-//! Patterns are compiled once, when the metric is configured; an invalid one
-//! is a config error naming it. The value is the number of violated patterns;
-//! the verdict fails when it is above 0. The reason names them and, for a
-//! forbidden pattern, quotes the start of what it matched. Never skips.
+//! Configured patterns are compiled once, when the metric is configured; an
+//! invalid one is a config error naming it. Patterns can also come from each
+//! sample through JSON pointers (`must_match_from = "/metadata/pattern"`,
+//! see [`pointer`]); those are compiled on first use and cached, and an
+//! invalid one is an evaluation error naming the pointer. When a pointer
+//! finds nothing the sample is skipped with a reason naming the pointer
+//! (`if_missing = "skip"`, the default), is an evaluation error (`"error"`),
+//! or is checked with the other patterns only (`"ignore"`).
+//!
+//! The value is the number of violated patterns; the verdict fails when it
+//! is above 0. The reason names them and, for a forbidden pattern, quotes the
+//! start of what it matched.
+//!
+//! Before a pattern's automaton runs, a literal prefilter ([`prefilter`])
+//! looks for a literal that every match must contain (`@` in an e-mail
+//! pattern, one of the phrases of an alternation) with `memchr`/`memmem` or
+//! an Aho-Corasick automaton; most texts are decided without the regex.
+
+pub mod pointer;
+pub mod prefilter;
 
 use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample, TextField};
+use pointer::{Found, Pointer};
+use prefilter::{Prefilter, TextInfo};
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Longest excerpt of a forbidden match shown in a reason, in characters.
 const EXCERPT_CHARS: usize = 60;
@@ -24,6 +45,13 @@ pub struct Config {
     pub must_match: Vec<String>,
     /// Patterns that must not match anywhere.
     pub must_not_match: Vec<String>,
+    /// JSON pointers into the sample whose values (a pattern or a list of
+    /// patterns) must each match.
+    pub must_match_from: OneOrMany,
+    /// JSON pointers into the sample whose patterns must not match.
+    pub must_not_match_from: OneOrMany,
+    /// What a pointer that finds nothing does.
+    pub if_missing: IfMissing,
     /// Which text to check.
     pub field: TextField,
 }
@@ -33,21 +61,125 @@ impl Default for Config {
         Config {
             must_match: Vec::new(),
             must_not_match: Vec::new(),
+            must_match_from: OneOrMany::default(),
+            must_not_match_from: OneOrMany::default(),
+            if_missing: IfMissing::Skip,
             field: TextField::Output,
+        }
+    }
+}
+
+/// One pointer or a list of them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One pointer.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+    /// None (the default).
+    #[default]
+    #[serde(skip)]
+    Nothing,
+}
+
+impl OneOrMany {
+    fn list(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(p) => vec![p.clone()],
+            OneOrMany::Many(list) => list.clone(),
+            OneOrMany::Nothing => Vec::new(),
+        }
+    }
+}
+
+/// What happens when a `*_from` pointer finds nothing in a sample.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum IfMissing {
+    /// Skip the sample; the reason names the pointer.
+    #[default]
+    Skip,
+    /// Report an evaluation error naming the pointer.
+    Error,
+    /// Check the sample with the other patterns only.
+    Ignore,
+}
+
+/// A compiled pattern and its literal prefilter.
+#[derive(Debug)]
+pub struct Pattern {
+    regex: Regex,
+    prefilter: Prefilter,
+}
+
+impl Pattern {
+    /// Compiles `pattern`; the error is the regex crate's.
+    pub fn new(pattern: &str) -> Result<Self, regex::Error> {
+        let regex = Regex::new(pattern)?;
+        Ok(Pattern {
+            prefilter: Prefilter::new(pattern),
+            regex,
+        })
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        self.regex.as_str()
+    }
+
+    /// Whether the pattern matches somewhere in `text`.
+    pub fn is_match(&self, text: &str, info: &TextInfo) -> bool {
+        self.prefilter.may_match(text, info) && self.regex.is_match(text)
+    }
+
+    /// The first match.
+    pub fn find<'t>(&self, text: &'t str, info: &TextInfo) -> Option<regex::Match<'t>> {
+        if self.prefilter.may_match(text, info) {
+            self.regex.find(text)
+        } else {
+            None
         }
     }
 }
 
 /// The metric.
 pub struct RegexMatch {
-    must_match: Vec<Regex>,
-    must_not_match: Vec<Regex>,
+    must_match: Vec<Pattern>,
+    must_not_match: Vec<Pattern>,
+    must_match_from: Vec<Pointer>,
+    must_not_match_from: Vec<Pointer>,
+    if_missing: IfMissing,
     field: TextField,
+    cache: PatternCache,
+}
+
+/// Patterns from samples, compiled once and kept (datasets repeat them).
+/// Bounded: cleared when full.
+#[derive(Default)]
+struct PatternCache(Mutex<HashMap<String, Arc<Result<Pattern, String>>>>);
+
+/// How many sample patterns are cached.
+const CACHED_PATTERNS: usize = 1024;
+
+impl PatternCache {
+    fn get(&self, pattern: &str) -> Arc<Result<Pattern, String>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = map.get(pattern) {
+            return p.clone();
+        }
+        if map.len() >= CACHED_PATTERNS {
+            map.clear();
+        }
+        let compiled = Arc::new(Pattern::new(pattern).map_err(|e| e.to_string()));
+        map.insert(pattern.to_owned(), compiled.clone());
+        compiled
+    }
 }
 
 /// Compiles the patterns of one list; the error names the list, the pattern
 /// and what is wrong with it.
-fn compile(patterns: &[String], list: &str) -> Result<Vec<Regex>, Error> {
+fn compile(patterns: &[String], list: &str) -> Result<Vec<Pattern>, Error> {
     patterns
         .iter()
         .map(|pattern| {
@@ -56,10 +188,23 @@ fn compile(patterns: &[String], list: &str) -> Result<Vec<Regex>, Error> {
                     "{list} contains an empty pattern (it would match anything)"
                 )));
             }
-            Regex::new(pattern)
+            Pattern::new(pattern)
                 .map_err(|e| Error::new(format!("invalid pattern /{pattern}/ in {list}: {e}")))
         })
         .collect()
+}
+
+fn parse_pointers(list: &OneOrMany, key: &str) -> Result<Vec<Pointer>, Error> {
+    list.list()
+        .iter()
+        .map(|p| Pointer::parse(p).map_err(|e| Error::new(format!("{key}: {e}"))))
+        .collect()
+}
+
+/// The patterns of a list from a sample that compiled (the others were
+/// reported as errors before).
+fn compiled(list: &[Arc<Result<Pattern, String>>]) -> impl Iterator<Item = &Pattern> {
+    list.iter().filter_map(|p| p.as_ref().as_ref().ok())
 }
 
 /// At most [`EXCERPT_CHARS`] characters of `text`, with `…` when cut.
@@ -70,10 +215,65 @@ pub fn excerpt(text: &str) -> String {
     }
 }
 
+/// Patterns taken from a sample, or the pointer that found nothing.
+enum FromSample {
+    Patterns(Vec<Arc<Result<Pattern, String>>>),
+    Missing(String),
+}
+
+impl RegexMatch {
+    fn sample_patterns(
+        &self,
+        pointers: &[Pointer],
+        key: &str,
+        sample: &Sample,
+    ) -> Result<FromSample, Error> {
+        let mut out = Vec::new();
+        for p in pointers {
+            match p.find(sample) {
+                Found::Texts(list) => {
+                    for pattern in list {
+                        let compiled = self.cache.get(&pattern);
+                        if let Err(e) = &*compiled {
+                            return Err(Error::new(format!(
+                                "{key}: invalid pattern /{pattern}/ at {}: {e}",
+                                p.as_str()
+                            )));
+                        }
+                        out.push(compiled);
+                    }
+                }
+                Found::Missing => {
+                    if self.if_missing != IfMissing::Ignore {
+                        return Ok(FromSample::Missing(p.as_str().to_owned()));
+                    }
+                }
+                Found::Invalid(why) => return Err(Error::new(format!("{key}: {why}"))),
+            }
+        }
+        Ok(FromSample::Patterns(out))
+    }
+}
+
 impl Metric for RegexMatch {
     type Config = Config;
 
     fn describe() -> Descriptor {
+        let pointers = json!({
+            "oneOf": [
+                {"type": "string", "pattern": "^/"},
+                {"type": "array", "items": {"type": "string", "pattern": "^/"}}
+            ],
+            "default": []
+        });
+        let mut match_from = pointers.clone();
+        match_from["description"] = json!(
+            "JSON pointers into the sample (e.g. \"/metadata/pattern\") whose pattern, or list of patterns, must each match"
+        );
+        let mut not_match_from = pointers;
+        not_match_from["description"] = json!(
+            "JSON pointers into the sample whose pattern, or list of patterns, must not match"
+        );
         Descriptor::new("regex", env!("CARGO_PKG_VERSION"))
             .description(
                 "the output matches every required regular expression and no forbidden one",
@@ -98,6 +298,13 @@ impl Metric for RegexMatch {
                         "default": [],
                         "description": "patterns (Rust regex syntax) that must not match"
                     },
+                    "must_match_from": match_from,
+                    "must_not_match_from": not_match_from,
+                    "if_missing": {
+                        "enum": ["skip", "error", "ignore"],
+                        "default": "skip",
+                        "description": "when a *_from pointer finds nothing: skip the sample (reason names the pointer), report an error, or check the other patterns only"
+                    },
                     "field": {"enum": ["output", "input"], "default": "output"}
                 }
             }))
@@ -106,7 +313,14 @@ impl Metric for RegexMatch {
     fn new(config: Config) -> Result<Self, Error> {
         let must_match = compile(&config.must_match, "must_match")?;
         let must_not_match = compile(&config.must_not_match, "must_not_match")?;
-        if must_match.is_empty() && must_not_match.is_empty() {
+        let must_match_from = parse_pointers(&config.must_match_from, "must_match_from")?;
+        let must_not_match_from =
+            parse_pointers(&config.must_not_match_from, "must_not_match_from")?;
+        if must_match.is_empty()
+            && must_not_match.is_empty()
+            && must_match_from.is_empty()
+            && must_not_match_from.is_empty()
+        {
             caliper_sdk::log(
                 LogLevel::Warn,
                 "regex: must_match and must_not_match are empty; every sample passes",
@@ -115,20 +329,45 @@ impl Metric for RegexMatch {
         Ok(RegexMatch {
             must_match,
             must_not_match,
+            must_match_from,
+            must_not_match_from,
+            if_missing: config.if_missing,
             field: config.field,
+            cache: PatternCache::default(),
         })
     }
 
     fn evaluate(&self, sample: &Sample) -> Result<Outcome, Error> {
+        let mut dynamic: [Vec<Arc<Result<Pattern, String>>>; 2] = [Vec::new(), Vec::new()];
+        for (i, (pointers, key)) in [
+            (&self.must_match_from, "must_match_from"),
+            (&self.must_not_match_from, "must_not_match_from"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            match self.sample_patterns(pointers, key, sample)? {
+                FromSample::Patterns(list) => dynamic[i] = list,
+                FromSample::Missing(pointer) => {
+                    let why = format!("no pattern at {pointer} ({key})");
+                    return match self.if_missing {
+                        IfMissing::Error => Err(Error::new(why)),
+                        _ => Ok(Outcome::skip(why).with_label("missing_pointer", pointer)),
+                    };
+                }
+            }
+        }
         let text = self.field.of(sample);
+        let info = TextInfo::new(text);
         let mut problems = Vec::new();
-        for re in &self.must_match {
-            if !re.is_match(text) {
+        let [required, forbidden] = &dynamic;
+        for re in self.must_match.iter().chain(compiled(required)) {
+            if !re.is_match(text, &info) {
                 problems.push(format!("no match for /{}/", re.as_str()));
             }
         }
-        for re in &self.must_not_match {
-            if let Some(m) = re.find(text) {
+        for re in self.must_not_match.iter().chain(compiled(forbidden)) {
+            if let Some(m) = re.find(text, &info) {
                 problems.push(format!(
                     "/{}/ matched {:?}",
                     re.as_str(),
@@ -150,6 +389,7 @@ caliper_sdk::export_metric!(RegexMatch);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use caliper_sdk::MetaValue;
 
     fn metric(config: &str) -> RegexMatch {
         caliper_sdk::configure(config).unwrap()
@@ -253,6 +493,164 @@ mod tests {
     }
 
     #[test]
+    fn patterns_from_the_sample() {
+        let m = metric(
+            r#"{"must_match_from": "/metadata/format", "must_not_match_from": ["/metadata/vars/forbid"]}"#,
+        );
+        let sample = |output: &str| {
+            Sample::with_output(output)
+                .meta("format", MetaValue::Text(r"^Ticket #\d{5}".into()))
+                .meta(
+                    "vars",
+                    MetaValue::Json(r#"{"forbid": ["(?i)lorem", "TODO"]}"#.into()),
+                )
+        };
+        assert!(
+            m.evaluate(&sample("Ticket #12345 is open."))
+                .unwrap()
+                .is_pass()
+        );
+        let o = m.evaluate(&sample("Hi, LOREM ipsum TODO")).unwrap();
+        assert_eq!(o.value, Some(3.0));
+        assert_eq!(
+            o.reason.as_deref(),
+            Some(
+                r#"no match for /^Ticket #\d{5}/; /(?i)lorem/ matched "LOREM"; /TODO/ matched "TODO""#
+            )
+        );
+        // The same pattern from many samples is compiled once.
+        for _ in 0..3 {
+            m.evaluate(&sample("x")).unwrap();
+        }
+        assert_eq!(m.cache.0.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn missing_or_invalid_patterns_from_the_sample() {
+        let m = metric(r#"{"must_not_match_from": "/metadata/pattern"}"#);
+        let o = m.evaluate(&Sample::with_output("x")).unwrap();
+        assert!(o.is_skip());
+        assert_eq!(
+            o.reason.as_deref(),
+            Some("no pattern at /metadata/pattern (must_not_match_from)")
+        );
+        assert_eq!(o.label("missing_pointer"), Some("/metadata/pattern"));
+        let bad = Sample::with_output("x").meta("pattern", MetaValue::Text("(unclosed".into()));
+        let e = m.evaluate(&bad).unwrap_err();
+        assert!(
+            e.message().starts_with(
+                "must_not_match_from: invalid pattern /(unclosed/ at /metadata/pattern: "
+            ),
+            "{e}"
+        );
+        let m = metric(r#"{"must_not_match_from": "/metadata/pattern", "if_missing": "error"}"#);
+        assert_eq!(
+            m.evaluate(&Sample::with_output("x")).unwrap_err().message(),
+            "no pattern at /metadata/pattern (must_not_match_from)"
+        );
+        let m = metric(
+            r#"{"must_not_match_from": "/metadata/pattern", "must_match": ["x"], "if_missing": "ignore"}"#,
+        );
+        assert!(m.evaluate(&Sample::with_output("x")).unwrap().is_pass());
+        assert!(m.evaluate(&Sample::with_output("y")).unwrap().is_fail());
+    }
+
+    #[test]
+    fn prefiltered_patterns_agree_with_the_plain_regex() {
+        let patterns = [
+            r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+            r"(?i)\b(?:i['’]m sorry, but|i can(?:no|['’])t (?:help|assist)|leider kann ich|je ne peux pas)\b",
+            r"\bTODO\b",
+            r"(?i)kelvin",
+            r"<\|(?:im_start|im_end|endoftext)\|>",
+        ];
+        let texts = [
+            "Write to anna.schmidt@mail.de today.",
+            "user@host only",
+            "I'M SORRY, BUT I cannot do that.",
+            "I can’t help with that.",
+            "Leider kann ich das nicht.",
+            "Leider kannich",
+            "A TODO list; TODOs",
+            "\u{212A}ELVIN scale",
+            "<|im_end|>",
+            "Grüße aus München, je ne peux pas.",
+            "",
+        ];
+        for p in patterns {
+            let pattern = Pattern::new(p).unwrap();
+            let plain = Regex::new(p).unwrap();
+            for t in texts {
+                let info = TextInfo::new(t);
+                assert_eq!(
+                    pattern.is_match(t, &info),
+                    plain.is_match(t),
+                    "/{p}/ on {t:?}"
+                );
+                assert_eq!(
+                    pattern.find(t, &info).map(|m| m.range()),
+                    plain.find(t).map(|m| m.range())
+                );
+            }
+        }
+    }
+
+    /// The patterns of `prefilter_never_changes_a_verdict`, compiled once.
+    fn bench_patterns() -> &'static [(Pattern, Regex)] {
+        static PATTERNS: std::sync::OnceLock<Vec<(Pattern, Regex)>> = std::sync::OnceLock::new();
+        PATTERNS.get_or_init(|| {
+            [
+                r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+                r"(?i)\b(?:i['’]m sorry, but|i can(?:no|['’])t (?:help|assist)|leider (?:kann|darf) ich|je ne peux pas)\b",
+                r"\bTODO\b",
+                r"(?i)todo|\bgrüße",
+                r"(?i)s\w*k",
+                r"<\|(?:im_start|im_end|endoftext)\|>",
+            ]
+            .iter()
+            .map(|p| (Pattern::new(p).unwrap(), Regex::new(p).unwrap()))
+            .collect()
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// Typical metric patterns (e-mail, refusal phrases in several
+        /// languages, markers) on random texts assembled from near-misses:
+        /// the prefiltered search answers exactly as the plain regex.
+        #[test]
+        fn prefilter_never_changes_a_verdict(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("anna@mail.de"), proptest::strategy::Just("user@host"),
+                    proptest::strategy::Just("a.b@c.io"), proptest::strategy::Just("@"),
+                    proptest::strategy::Just("I'M SORRY, BUT"), proptest::strategy::Just("i’m sorry, but"),
+                    proptest::strategy::Just("I can’t help"), proptest::strategy::Just("i cannot assist"),
+                    proptest::strategy::Just("Leider kann ich"), proptest::strategy::Just("LEIDER DARF ICH"),
+                    proptest::strategy::Just("je ne peux pas"), proptest::strategy::Just("JE NE PEUX"),
+                    proptest::strategy::Just("\u{212A}"), proptest::strategy::Just("\u{17F}"),
+                    proptest::strategy::Just("TODO"), proptest::strategy::Just("todo"),
+                    proptest::strategy::Just("<|im_end|>"), proptest::strategy::Just("Grüße"),
+                    proptest::strategy::Just(" "), proptest::strategy::Just("x"), proptest::strategy::Just("."),
+                    proptest::strategy::Just("_"), proptest::strategy::Just("é"), proptest::strategy::Just("\n"),
+                ],
+                0..12,
+            ),
+        ) {
+            let text: String = pieces.concat();
+            let info = TextInfo::new(&text);
+            for (pattern, plain) in bench_patterns() {
+                let p = plain.as_str();
+                proptest::prop_assert_eq!(pattern.is_match(&text, &info), plain.is_match(&text), "/{}/ on {:?}", p, text);
+                proptest::prop_assert_eq!(
+                    pattern.find(&text, &info).map(|m| m.range()),
+                    plain.find(&text).map(|m| m.range())
+                );
+            }
+        }
+    }
+
+    #[test]
     fn invalid_patterns_are_config_errors() {
         let err = |config: &str| {
             caliper_sdk::configure::<RegexMatch>(config)
@@ -289,5 +687,7 @@ mod tests {
         assert!(err(r#"{"must_match": [""]}"#).contains("empty pattern"));
         assert!(err(r#"{"must_match": "x"}"#).contains("invalid type"));
         assert!(err(r#"{"patterns": []}"#).contains("unknown field `patterns`"));
+        assert!(err(r#"{"must_match_from": "metadata/p"}"#).starts_with("must_match_from: "));
+        assert!(err(r#"{"if_missing": "maybe"}"#).contains("unknown variant `maybe`"));
     }
 }

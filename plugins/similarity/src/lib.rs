@@ -1,45 +1,63 @@
 //! `similarity`: the output is close to the expected answer.
 //!
 //! Config: `{"measure": "rouge_l"|"token_f1"|"levenshtein", "threshold": 0.5,
-//! "case_sensitive": true}`. All three measures are computed for every sample
-//! and reported as labels; the value is the chosen one, and the verdict
-//! passes when it is at least `threshold`. Samples without an expected
+//! "case_sensitive": true, "also": []}`. Only the configured measure is
+//! computed: it is the value, the verdict passes when it is at least
+//! `threshold`, and it is reported as a label. Measures listed in `also` are
+//! computed too and reported as labels only. Samples without an expected
 //! answer are skipped.
 //!
 //! The measures are defined to agree with well-known Python references (see
 //! `reference/make_reference.py` and the test that replays its output):
 //!
 //! - [`levenshtein`] equals `rapidfuzz.distance.Levenshtein.normalized_similarity`
-//!   over Unicode scalar values.
+//!   over Unicode scalar values (bit-parallel, [`levenshtein`](mod@levenshtein)).
 //! - [`token_f1`] is SQuAD-style token F1 over lower-cased alphanumeric tokens.
 //! - [`rouge_l`] equals `rouge_score.rouge_scorer.RougeScorer(["rougeL"])`
 //!   F-measure, without stemming.
 
+pub mod levenshtein;
+pub mod tokens;
+
 use caliper_sdk::{Descriptor, Error, Metric, Outcome, Sample};
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashMap;
+use tokens::{Interner, TokenMap};
 
-/// Which measure decides the verdict.
+/// A similarity measure.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
     /// Normalised Levenshtein similarity over characters.
     Levenshtein,
     /// Token-overlap F1.
+    #[serde(alias = "token-f1")]
     TokenF1,
     /// ROUGE-L F-measure (longest common token subsequence).
     #[default]
+    #[serde(alias = "rouge-l")]
     RougeL,
 }
 
 impl Measure {
+    /// Every measure, in label order.
+    pub const ALL: [Measure; 3] = [Measure::Levenshtein, Measure::TokenF1, Measure::RougeL];
+
     /// The config and label name.
     pub fn name(self) -> &'static str {
         match self {
             Measure::Levenshtein => "levenshtein",
             Measure::TokenF1 => "token_f1",
             Measure::RougeL => "rouge_l",
+        }
+    }
+
+    /// This measure of `output` against `expected`.
+    pub fn compute(self, output: &str, expected: &str, case_sensitive: bool) -> f64 {
+        match self {
+            Measure::Levenshtein => levenshtein(output, expected, case_sensitive),
+            Measure::TokenF1 => token_f1(output, expected),
+            Measure::RougeL => rouge_l(output, expected),
         }
     }
 }
@@ -56,6 +74,9 @@ pub struct Config {
     /// semantics). When `false`, both texts are lower-cased first. The other
     /// measures always ignore case.
     pub case_sensitive: bool,
+    /// Further measures to compute and report as labels (they never change
+    /// the value or the verdict).
+    pub also: Vec<Measure>,
 }
 
 impl Default for Config {
@@ -64,6 +85,7 @@ impl Default for Config {
             measure: Measure::RougeL,
             threshold: 0.5,
             case_sensitive: true,
+            also: Vec::new(),
         }
     }
 }
@@ -102,6 +124,9 @@ impl Scores {
 /// The metric.
 pub struct Similarity {
     config: Config,
+    /// The measures reported as labels besides the value's, in label order,
+    /// without the value's own measure and without repeats.
+    extra: Vec<Measure>,
 }
 
 impl Metric for Similarity {
@@ -119,9 +144,9 @@ impl Metric for Similarity {
                 "additionalProperties": false,
                 "properties": {
                     "measure": {
-                        "enum": ["rouge_l", "token_f1", "levenshtein"],
+                        "enum": ["rouge_l", "token_f1", "levenshtein", "rouge-l", "token-f1"],
                         "default": "rouge_l",
-                        "description": "the measure that is the value and decides the verdict"
+                        "description": "the measure that is the value and decides the verdict (the only one computed unless `also` names more)"
                     },
                     "threshold": {
                         "type": "number",
@@ -134,6 +159,12 @@ impl Metric for Similarity {
                         "type": "boolean",
                         "default": true,
                         "description": "Levenshtein distinguishes case (the other measures never do)"
+                    },
+                    "also": {
+                        "type": "array",
+                        "items": {"enum": ["rouge_l", "token_f1", "levenshtein", "rouge-l", "token-f1"]},
+                        "default": [],
+                        "description": "further measures computed and reported as labels only"
                     }
                 }
             }))
@@ -146,18 +177,23 @@ impl Metric for Similarity {
                 config.threshold
             )));
         }
-        Ok(Similarity { config })
+        let extra = Measure::ALL
+            .into_iter()
+            .filter(|m| *m != config.measure && config.also.contains(m))
+            .collect();
+        Ok(Similarity { config, extra })
     }
 
     fn evaluate(&self, sample: &Sample) -> Result<Outcome, Error> {
         let Some(expected) = sample.expected.as_deref().filter(|e| !e.trim().is_empty()) else {
             return Ok(Outcome::skip("no expected answer"));
         };
-        let scores = Scores::compute(&sample.output, expected, self.config.case_sensitive);
+        let output = sample.output.as_str();
+        let case_sensitive = self.config.case_sensitive;
         let measure = self.config.measure;
-        let value = scores.get(measure);
+        let value = measure.compute(output, expected, case_sensitive);
         let outcome = Outcome::check(value >= self.config.threshold, value);
-        Ok(if outcome.is_fail() {
+        let mut outcome = if outcome.is_fail() {
             outcome.with_reason(format!(
                 "{} {value:.3} below threshold {}",
                 measure.name(),
@@ -167,9 +203,12 @@ impl Metric for Similarity {
             outcome
         }
         .with_label("measure", measure.name())
-        .with_label("levenshtein", format!("{:.6}", scores.levenshtein))
-        .with_label("token_f1", format!("{:.6}", scores.token_f1))
-        .with_label("rouge_l", format!("{:.6}", scores.rouge_l)))
+        .with_label(measure.name(), format!("{value:.6}"));
+        for &m in &self.extra {
+            let v = m.compute(output, expected, case_sensitive);
+            outcome = outcome.with_label(m.name(), format!("{v:.6}"));
+        }
+        Ok(outcome)
     }
 }
 
@@ -180,11 +219,10 @@ caliper_sdk::export_metric!(Similarity);
 /// Python `rapidfuzz.distance.Levenshtein.normalized_similarity(a, b)`.
 /// With `case_sensitive == false` both texts are lower-cased first.
 pub fn levenshtein(a: &str, b: &str, case_sensitive: bool) -> f64 {
-    use rapidfuzz::distance::levenshtein::normalized_similarity;
     if case_sensitive {
-        normalized_similarity(a.chars(), b.chars())
+        levenshtein::normalized_similarity(a, b)
     } else {
-        normalized_similarity(a.to_lowercase().chars(), b.to_lowercase().chars())
+        levenshtein::normalized_similarity(&a.to_lowercase(), &b.to_lowercase())
     }
 }
 
@@ -192,9 +230,7 @@ pub fn levenshtein(a: &str, b: &str, case_sensitive: bool) -> f64 {
 /// like Python `str.lower`), split into maximal runs of alphanumeric
 /// characters (Unicode `Alphabetic` or a number category Nd/Nl/No).
 pub fn f1_tokens(text: &str) -> Vec<String> {
-    text.to_lowercase()
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
+    tokens::f1_token_slices(&tokens::lower(text))
         .map(str::to_owned)
         .collect()
 }
@@ -205,28 +241,31 @@ pub fn f1_tokens(text: &str) -> Vec<String> {
 /// 2·p·r / (p + r). Both token lists empty gives 1.0; one empty, or no
 /// common token, gives 0.0.
 pub fn token_f1(output: &str, expected: &str) -> f64 {
-    let out = f1_tokens(output);
-    let exp = f1_tokens(expected);
-    if out.is_empty() && exp.is_empty() {
-        return 1.0;
-    }
-    if out.is_empty() || exp.is_empty() {
-        return 0.0;
-    }
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for t in &exp {
+    let (out_lower, exp_lower) = (tokens::lower(output), tokens::lower(expected));
+    let mut counts: TokenMap<'_, usize> = TokenMap::default();
+    let mut expected_len = 0usize;
+    for t in tokens::f1_token_slices(&exp_lower) {
         *counts.entry(t).or_default() += 1;
+        expected_len += 1;
     }
+    let mut output_len = 0usize;
     let mut common = 0usize;
-    for t in &out {
-        if let Some(n) = counts.get_mut(t.as_str())
+    for t in tokens::f1_token_slices(&out_lower) {
+        output_len += 1;
+        if let Some(n) = counts.get_mut(t)
             && *n > 0
         {
             *n -= 1;
             common += 1;
         }
     }
-    f_measure(common, out.len(), exp.len())
+    if output_len == 0 && expected_len == 0 {
+        return 1.0;
+    }
+    if output_len == 0 || expected_len == 0 {
+        return 0.0;
+    }
+    f_measure(common, output_len, expected_len)
 }
 
 /// Tokens for [`rouge_l`], as rouge-score's default tokenizer makes them:
@@ -234,9 +273,7 @@ pub fn token_f1(output: &str, expected: &str) -> f64 {
 /// stemming. Non-ASCII letters therefore split words ("München" gives `m`,
 /// `nchen`) and CJK text gives no tokens at all.
 pub fn rouge_tokens(text: &str) -> Vec<String> {
-    text.to_lowercase()
-        .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
-        .filter(|t| !t.is_empty())
+    tokens::rouge_token_slices(&tokens::lower(text))
         .map(str::to_owned)
         .collect()
 }
@@ -244,21 +281,29 @@ pub fn rouge_tokens(text: &str) -> Vec<String> {
 /// ROUGE-L F-measure of `output` (the prediction) against `expected` (the
 /// target) over [`rouge_tokens`]: LCS length over the token sequences,
 /// precision = LCS / |output|, recall = LCS / |expected|. Like rouge-score,
-/// 0.0 when either side has no tokens (even both).
+/// 0.0 when either side has no tokens (even both). Each text is lower-cased
+/// once; tokens are slices of it mapped to integer ids.
 pub fn rouge_l(output: &str, expected: &str) -> f64 {
-    let prediction = rouge_tokens(output);
-    let target = rouge_tokens(expected);
+    let (out_lower, exp_lower) = (tokens::lower(output), tokens::lower(expected));
+    let mut interner = Interner::default();
+    let prediction: Vec<u32> = tokens::rouge_token_slices(&out_lower)
+        .map(|t| interner.id(t))
+        .collect();
+    let target: Vec<u32> = tokens::rouge_token_slices(&exp_lower)
+        .map(|t| interner.id(t))
+        .collect();
     if prediction.is_empty() || target.is_empty() {
         return 0.0;
     }
     f_measure(
-        lcs_len(&target, &prediction),
+        tokens::lcs_ids(&target, &prediction, interner.len()),
         prediction.len(),
         target.len(),
     )
 }
 
-/// Length of the longest common subsequence, with two rolling rows.
+/// Length of the longest common subsequence, with two rolling rows (the
+/// reference the bit-parallel [`tokens::lcs_ids`] is tested against).
 pub fn lcs_len<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     let mut prev = vec![0usize; b.len() + 1];
     let mut cur = vec![0usize; b.len() + 1];
@@ -300,8 +345,8 @@ mod tests {
     }
 
     #[test]
-    fn identical_answers_pass_with_all_labels() {
-        let o = metric("{}")
+    fn identical_answers_pass_with_all_labels_on_request() {
+        let o = metric(r#"{"also": ["levenshtein", "token_f1", "rouge_l"]}"#)
             .evaluate(&Sample::with_output("The cat sat.").expected("the cat sat"))
             .unwrap();
         assert!(o.is_pass());
@@ -311,6 +356,52 @@ mod tests {
         assert_eq!(o.label("token_f1"), Some("1.000000"));
         // "The cat sat." vs "the cat sat": 2 edits over 12 chars.
         assert_eq!(o.label("levenshtein"), Some("0.833333"));
+        assert_eq!(o.labels.len(), 4, "{:?}", o.labels);
+    }
+
+    #[test]
+    fn only_the_configured_measure_by_default() {
+        let sample = Sample::with_output("The cat sat.").expected("the cat sat");
+        let o = metric(r#"{"measure": "levenshtein"}"#)
+            .evaluate(&sample)
+            .unwrap();
+        assert_eq!(o.value, Some(1.0 - 2.0 / 12.0));
+        assert_eq!(o.label("measure"), Some("levenshtein"));
+        assert_eq!(o.label("levenshtein"), Some("0.833333"));
+        assert_eq!(o.label("rouge_l"), None);
+        assert_eq!(o.label("token_f1"), None);
+        assert_eq!(o.labels.len(), 2);
+        // Hyphenated names are accepted; repeats and the value's own measure
+        // in `also` add nothing.
+        let o =
+            metric(r#"{"measure": "levenshtein", "also": ["rouge-l", "levenshtein", "rouge_l"]}"#)
+                .evaluate(&sample)
+                .unwrap();
+        assert_eq!(o.label("rouge_l"), Some("1.000000"));
+        assert_eq!(o.labels.len(), 3);
+        assert_eq!(o.value, Some(1.0 - 2.0 / 12.0));
+        let o = metric(r#"{"measure": "token-f1"}"#)
+            .evaluate(&sample)
+            .unwrap();
+        assert_eq!(o.label("measure"), Some("token_f1"));
+    }
+
+    #[test]
+    fn measures_agree_with_all_scores() {
+        let pairs = [
+            (
+                "Grüße aus München, İstanbul und Kelvin K",
+                "Gruesse aus Muenchen und istanbul",
+            ),
+            ("a b c d e f", "f e d c b a"),
+            ("", "x"),
+        ];
+        for (a, b) in pairs {
+            let all = Scores::compute(a, b, true);
+            for m in Measure::ALL {
+                assert_eq!(m.compute(a, b, true), all.get(m));
+            }
+        }
     }
 
     #[test]
@@ -418,5 +509,7 @@ mod tests {
         assert!(err(r#"{"threshold": -0.1}"#).contains("between 0 and 1"));
         assert!(err(r#"{"measure": "bleu"}"#).contains("unknown variant `bleu`"));
         assert!(err(r#"{"treshold": 0.5}"#).contains("unknown field `treshold`"));
+        assert!(err(r#"{"also": ["bleu"]}"#).contains("unknown variant `bleu`"));
+        assert!(err(r#"{"also": "rouge_l"}"#).contains("invalid type"));
     }
 }
