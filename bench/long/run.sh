@@ -52,7 +52,7 @@ DATA="$OUT/long.jsonl"
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     say "building caliper and caliper-bench (release)"
-    cargo build --release -p caliper-host --bin caliper -p caliper-bench
+    cargo build --release -p caliper-cli -p caliper-bench
     say "building the metrics (wasm32-wasip2, profile plugin; +simd128 from .cargo/config.toml)"
     if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
         echo "the wasm32-wasip2 target is missing: rustup target add wasm32-wasip2" >&2
