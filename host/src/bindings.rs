@@ -17,11 +17,3 @@ pub(crate) use generated::caliper::metric::types as wit;
 pub(crate) use generated::{MetricComponent, MetricComponentPre};
 
 pub use caliper_types::contract::{CONTRACT_VERSION, METRIC_EXPORT};
-
-impl caliper::metric::host::Host for crate::sandbox::StoreState {
-    fn log(&mut self, level: LogLevel, message: String) {
-        crate::sandbox::StoreState::log(self, level, message);
-    }
-}
-
-impl caliper::metric::types::Host for crate::sandbox::StoreState {}

@@ -614,6 +614,11 @@ impl Config {
         Ok(config)
     }
 
+    /// The `[[metric]]` entry whose instance name is `name`.
+    pub fn metric(&self, name: &str) -> Option<&MetricConfig> {
+        self.metrics.iter().find(|m| m.instance_name() == name)
+    }
+
     /// The effective limits of a metric.
     pub fn limits_for(&self, metric: &MetricConfig) -> Limits {
         metric.limits.apply(self.defaults.apply(Limits::default()))
@@ -832,6 +837,12 @@ mod tests {
             Some("oci://127.0.0.1:1/team/pii_leak:1.0")
         );
         assert_eq!(c.metrics[1].instance_name(), "pii-leak");
+        assert_eq!(c.metric("pii-leak"), Some(&c.metrics[1]));
+        assert_eq!(
+            c.metric("missing").map(|m| &m.path),
+            Some(&c.metrics[0].path)
+        );
+        assert_eq!(c.metric("absent"), None);
         assert_eq!(
             (c.metrics[0].stage, c.metrics[0].config_json()),
             (None, "{}".into())

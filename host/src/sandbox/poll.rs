@@ -10,7 +10,7 @@
 //! the sandbox makes always ready: closed stdin, captured stdout/stderr, no
 //! files, no sockets). This module shadows wasmtime-wasi's `wasi:io/poll`
 //! with one that runs the same wait under a timeout at the deadline the
-//! instance armed ([`StoreState::deadline`](super::StoreState)), and ends the
+//! instance armed ([`StoreState::deadline`](super::store::StoreState)), and ends the
 //! call with [`DeadlineReached`] when it passes; the instance reports that as
 //! a `timeout` outcome.
 
@@ -23,7 +23,7 @@ use wasmtime_wasi_io::bindings::wasi::io::poll::{
     Host as AsyncPollHost, HostPollable as AsyncHostPollable,
 };
 
-use super::StoreState;
+use super::store::StoreState;
 
 /// The error a guest's wait ends with when its evaluation's deadline passes.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
