@@ -9,7 +9,7 @@
 //!
 //! Terms are literal text, not patterns: configured ones, and ones taken from
 //! each sample through JSON pointers (`must_include_from =
-//! "/metadata/keyword"`, see [`pointer`]). When a pointer finds nothing
+//! "/metadata/keyword"`, see [`caliper_sdk::pointer`]). When a pointer finds nothing
 //! (no such key, `null`, an empty string or list), the sample is skipped
 //! with a reason naming the pointer (`if_missing = "skip"`, the default), is
 //! an evaluation error (`"error"`), or is checked with the other terms only
@@ -21,11 +21,10 @@
 //! The search is a `memmem` literal search in the common cases ([`literal`]).
 
 pub mod literal;
-pub mod pointer;
 
+use caliper_sdk::pointer::{Found, Pointer};
 use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample, TextField};
 use literal::{Haystack, Literal};
-use pointer::{Found, Pointer};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;

@@ -7,7 +7,7 @@
 //! Configured patterns are compiled once, when the metric is configured; an
 //! invalid one is a config error naming it. Patterns can also come from each
 //! sample through JSON pointers (`must_match_from = "/metadata/pattern"`,
-//! see [`pointer`]); those are compiled on first use and cached, and an
+//! see [`caliper_sdk::pointer`]); those are compiled on first use and cached, and an
 //! invalid one is an evaluation error naming the pointer. When a pointer
 //! finds nothing the sample is skipped with a reason naming the pointer
 //! (`if_missing = "skip"`, the default), is an evaluation error (`"error"`),
@@ -22,11 +22,10 @@
 //! pattern, one of the phrases of an alternation) with `memchr`/`memmem` or
 //! an Aho-Corasick automaton; most texts are decided without the regex.
 
-pub mod pointer;
 pub mod prefilter;
 
+use caliper_sdk::pointer::{Found, Pointer};
 use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample, TextField};
-use pointer::{Found, Pointer};
 use prefilter::{Prefilter, TextInfo};
 use regex::Regex;
 use serde::Deserialize;

@@ -66,6 +66,7 @@
 #![deny(missing_docs)]
 
 mod outcome;
+pub mod pointer;
 mod sample;
 
 pub use outcome::{Outcome, Verdict};

@@ -3,11 +3,11 @@
 //! into metadata objects and arrays), `/messages/<i>/role`,
 //! `/messages/<i>/content`, `/context` and `/context/<i>`.
 //!
-//! The same module is in `plugins/keyword` and `plugins/regex-metric` (a
-//! metric crate cannot link another one: both would export the component's
-//! functions); keep the two copies identical.
+//! For metrics whose terms or patterns come from the sample itself (the
+//! standard `keyword` and `regex` metrics: `must_include_from =
+//! "/metadata/keyword"`).
 
-use caliper_sdk::{MetaValue, Sample};
+use crate::{MetaValue, Sample};
 use serde_json::Value;
 
 /// A parsed pointer.
