@@ -32,7 +32,6 @@
 //!
 //! It never formats a report itself (that is `caliper-report`) and never
 //! parses `caliper.toml` itself (that is `caliper-config`).
-#![deny(missing_docs)]
 
 pub mod alerts;
 pub use caliper_types::{atomic_file, date, digest, fmt, outcome, text};

@@ -8,7 +8,6 @@
 //!
 //! It never sees a wasmtime type, never loads a metric and never reads a
 //! dataset: the runner hands it numbers and evaluations.
-#![deny(missing_docs)]
 
 pub mod compare;
 pub mod figures;
