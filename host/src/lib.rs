@@ -34,8 +34,8 @@
 //! parses `caliper.toml` itself (that is `caliper-config`).
 
 pub mod alerts;
+pub use caliper_history::audit;
 pub use caliper_types::{atomic_file, date, digest, fmt, outcome, text};
-pub mod audit;
 mod bindings;
 pub mod cache;
 pub mod cases;
@@ -45,7 +45,7 @@ pub use caliper_report::compare;
 pub mod engine;
 pub use caliper_report::gate;
 mod guest;
-pub mod history;
+pub use caliper_history as history;
 pub mod instance;
 pub use caliper_report::junit;
 pub mod load;

@@ -340,7 +340,7 @@ pub struct MetricConfig {
     pub examples: Option<PathBuf>,
     /// Owning team or person [default: the package manifest's, else the
     /// component's self-description's]. See
-    /// `Stewardship::resolve` (the audit).
+    /// [`MetricConfig::stewardship`].
     #[serde(default)]
     pub owner: Option<String>,
     /// When the metric must be reviewed again (`YYYY-MM-DD`, a string or a
@@ -351,6 +351,20 @@ pub struct MetricConfig {
 }
 
 impl MetricConfig {
+    /// What this entry says of its stewardship (owner, stage and review date
+    /// as written; see `Stewardship::resolve` for how it layers over the
+    /// package's).
+    pub fn stewardship(&self) -> caliper_types::stewardship::Stewardship {
+        caliper_types::stewardship::Stewardship {
+            owner: self.owner.clone(),
+            stage: self.stage,
+            review_by: self
+                .review_by
+                .as_deref()
+                .and_then(|d| caliper_types::date::Date::parse(d).ok()),
+        }
+    }
+
     /// The `oci://` reference `path` names, if it names one.
     pub fn reference(&self) -> Option<&str> {
         caliper_types::oci_ref::OciRef::in_path(&self.path)

@@ -248,6 +248,19 @@ pub fn build(
 }
 
 impl Manifest {
+    /// What the package says of its stewardship (a non-empty owner, its
+    /// default stage, its review date; see `Stewardship::resolve`).
+    pub fn stewardship(&self) -> caliper_types::stewardship::Stewardship {
+        caliper_types::stewardship::Stewardship {
+            owner: Some(self.owner.clone()).filter(|o| !o.is_empty()),
+            stage: self.stage,
+            review_by: self
+                .review_by
+                .as_deref()
+                .and_then(|d| caliper_types::date::Date::parse(d).ok()),
+        }
+    }
+
     /// The examples as cases (ids default to `examples:<n>`).
     pub fn cases(&self) -> Result<Vec<Case>, String> {
         self.examples

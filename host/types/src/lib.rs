@@ -27,6 +27,7 @@ pub mod record;
 pub mod sample;
 pub mod source;
 pub mod stage;
+pub mod stewardship;
 pub mod text;
 pub mod thresholds;
 pub mod when;

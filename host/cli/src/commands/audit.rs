@@ -134,8 +134,8 @@ impl AuditCommand {
                     .as_deref()
                     .and_then(caliper_host::package::read_embedded_file);
                 m.stewardship = Stewardship::resolve(
-                    Some(&planned.entry),
-                    manifest.as_ref(),
+                    Some(planned.entry.stewardship()),
+                    manifest.as_ref().map(|p| p.stewardship()),
                     m.latest_recorded(),
                 );
             }

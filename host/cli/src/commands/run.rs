@@ -269,7 +269,11 @@ impl RunCommand {
                     owner: Some(spec.plugin.descriptor.owner.clone()).filter(|o| !o.is_empty()),
                     ..Stewardship::default()
                 };
-                let effective = Stewardship::resolve(m, spec.plugin.manifest.as_ref(), described);
+                let effective = Stewardship::resolve(
+                    m.map(|m| m.stewardship()),
+                    spec.plugin.manifest.as_ref().map(|p| p.stewardship()),
+                    described,
+                );
                 r.stewardship(&spec.name, effective);
             }
         }

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use super::*;
 use caliper_config::Config;
+use caliper_package::Manifest;
 
 fn date(text: &str) -> Date {
     Date::parse(text).unwrap()
@@ -386,7 +387,11 @@ fn stewardship_comes_from_config_then_package_then_fallback() {
         stage: None,
         review_by: None,
     };
-    let full = Stewardship::resolve(Some(&config.metrics[0]), Some(&manifest), fallback.clone());
+    let full = Stewardship::resolve(
+        Some(config.metrics[0].stewardship()),
+        Some(manifest.stewardship()),
+        fallback.clone(),
+    );
     assert_eq!(
         full,
         Stewardship {
@@ -395,7 +400,11 @@ fn stewardship_comes_from_config_then_package_then_fallback() {
             review_by: Some(date("2027-01-01")),
         }
     );
-    let bare = Stewardship::resolve(Some(&config.metrics[1]), Some(&manifest), fallback.clone());
+    let bare = Stewardship::resolve(
+        Some(config.metrics[1].stewardship()),
+        Some(manifest.stewardship()),
+        fallback.clone(),
+    );
     assert_eq!(
         bare,
         Stewardship {
@@ -404,7 +413,11 @@ fn stewardship_comes_from_config_then_package_then_fallback() {
             review_by: Some(date("2027-06-01")),
         }
     );
-    let plain = Stewardship::resolve(Some(&config.metrics[1]), None, fallback.clone());
+    let plain = Stewardship::resolve(
+        Some(config.metrics[1].stewardship()),
+        None,
+        fallback.clone(),
+    );
     assert_eq!(plain.owner.as_deref(), Some("descriptor-team"));
     assert_eq!(
         plain.stage,

@@ -25,12 +25,13 @@ use serde::Serialize;
 
 use std::collections::HashMap;
 
-use crate::audit::{MetricHistory, MetricRun, RunInfo, Stewardship};
+use crate::audit::{MetricHistory, MetricRun, RunInfo};
 use caliper_report::compare::{ResultSet, SampleText};
 use caliper_report::run_report::RunReport;
 pub use caliper_types::history::SampleDetail;
 use caliper_types::outcome::{Evaluation, Status};
 use caliper_types::sample::Sample;
+use caliper_types::stewardship::Stewardship;
 
 /// The schema, one step per version: `MIGRATIONS[i]` upgrades version `i`
 /// to `i + 1`. Never edit a released step; add one.
@@ -531,7 +532,7 @@ impl History {
                 };
                 sample
                     .metadata_text(key)
-                    .unwrap_or_else(|| crate::runner::NO_SEGMENT.to_owned())
+                    .unwrap_or_else(|| caliper_types::sample::NO_SEGMENT.to_owned())
             });
             out.insert(
                 id,
@@ -1089,7 +1090,7 @@ mod tests {
             name: "language-match".into(),
             version: "0.1.0".into(),
             digest: "sha256:cd".into(),
-            figures: crate::summary::Stats::default().figures(),
+            figures: caliper_report::figures::Figures::default(),
         };
         for run in 0..3 {
             let mut r = h.start("d.jsonl", Path::new("caliper.toml"), "").unwrap();

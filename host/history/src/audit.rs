@@ -15,7 +15,7 @@
 //! | [`Kind::Ownerless`] | no owner, or the owner `unknown` | warning |
 //!
 //! This module is pure logic over [`MetricHistory`] values (the history
-//! reads them, see [`crate::history::History::audit_window`]); every finding
+//! reads them, see [`crate::History::audit_window`]); every finding
 //! carries its evidence as numbers. Thresholds come from the `[audit]`
 //! section of `caliper.toml` ([`Settings`]).
 
@@ -25,81 +25,19 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use caliper_config::MetricConfig;
-use caliper_package::Manifest;
 use caliper_types::outcome::Status;
 use caliper_types::stage::Stage;
 
 pub use caliper_types::audit::{DEFAULT_RUNS, Settings};
 pub use caliper_types::date::Date;
+pub use caliper_types::stewardship::Stewardship;
 
 /// Fewest runs with verdicts before a fail rate can be called flapping.
 pub const FLAPPING_MIN_RUNS: usize = 3;
 
-/// Owners that mean nobody.
-const NO_OWNER: &[&str] = &["", "unknown", "none", "nobody", "n/a", "tbd"];
-
 // ---------------------------------------------------------------------------
 // Stewardship: owner, stage, review-by date
 // ---------------------------------------------------------------------------
-
-/// Who answers for a metric instance, how far its results reach, and when
-/// it must be reviewed again. Recorded with every run (the history keeps
-/// what cannot be recomputed later) and read back by the audit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stewardship {
-    /// Owning team or person.
-    pub owner: Option<String>,
-    /// Shadow, alert or gate.
-    pub stage: Option<Stage>,
-    /// When it must be reviewed again.
-    pub review_by: Option<Date>,
-}
-
-impl Stewardship {
-    /// The effective stewardship of a metric instance: the one place that
-    /// decides it. Field by field, the most specific source wins:
-    ///
-    /// 1. the instance's `[[metric]]` entry in `caliper.toml` (`owner`,
-    ///    `stage`, `review_by`); an instance in the config without a stage
-    ///    is at the default stage;
-    /// 2. the package manifest embedded in the component (`caliper pack`);
-    /// 3. `fallback`: the component's self-description when a run records
-    ///    it (its descriptor's owner), or what the history recorded when the
-    ///    audit reads it.
-    pub fn resolve(
-        config: Option<&MetricConfig>,
-        manifest: Option<&Manifest>,
-        fallback: Stewardship,
-    ) -> Stewardship {
-        let owner = config
-            .and_then(|m| m.owner.clone())
-            .or_else(|| manifest.map(|p| p.owner.clone()).filter(|o| !o.is_empty()))
-            .or(fallback.owner);
-        let stage = config
-            .and_then(|m| m.stage)
-            .or_else(|| manifest.and_then(|p| p.stage))
-            .or_else(|| config.map(|m| m.stage.unwrap_or_default()))
-            .or(fallback.stage);
-        let review_by = config
-            .and_then(|m| m.review_by.as_deref())
-            .or_else(|| manifest.and_then(|p| p.review_by.as_deref()))
-            .and_then(|text| Date::parse(text).ok())
-            .or(fallback.review_by);
-        Stewardship {
-            owner,
-            stage,
-            review_by,
-        }
-    }
-
-    /// Whether the owner is missing or means nobody.
-    pub fn is_ownerless(&self) -> bool {
-        self.owner
-            .as_deref()
-            .is_none_or(|o| NO_OWNER.contains(&o.trim().to_ascii_lowercase().as_str()))
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Settings: the [audit] section
