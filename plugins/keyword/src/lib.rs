@@ -22,7 +22,7 @@
 
 pub mod literal;
 
-use caliper_sdk::pointer::{Found, Pointer};
+use caliper_sdk::pointer::{Found, IfMissing, OneOrMany, Pointer, parse_pointers};
 use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample, TextField};
 use literal::{Haystack, Literal};
 use serde::Deserialize;
@@ -66,43 +66,6 @@ impl Default for Config {
             field: TextField::Output,
         }
     }
-}
-
-/// One pointer or a list of them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany {
-    /// One pointer.
-    One(String),
-    /// Several.
-    Many(Vec<String>),
-    /// None (the default).
-    #[default]
-    #[serde(skip)]
-    Nothing,
-}
-
-impl OneOrMany {
-    fn list(&self) -> Vec<String> {
-        match self {
-            OneOrMany::One(p) => vec![p.clone()],
-            OneOrMany::Many(list) => list.clone(),
-            OneOrMany::Nothing => Vec::new(),
-        }
-    }
-}
-
-/// What happens when a `*_from` pointer finds nothing in a sample.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum IfMissing {
-    /// Skip the sample; the reason names the pointer.
-    #[default]
-    Skip,
-    /// Report an evaluation error naming the pointer.
-    Error,
-    /// Check the sample with the other terms only.
-    Ignore,
 }
 
 /// A list of configured terms and their matchers.
@@ -181,13 +144,6 @@ fn quoted(terms: &[&str]) -> String {
         .map(|t| format!("{t:?}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn parse_pointers(list: &OneOrMany, key: &str) -> Result<Vec<Pointer>, Error> {
-    list.list()
-        .iter()
-        .map(|p| Pointer::parse(p).map_err(|e| Error::new(format!("{key}: {e}"))))
-        .collect()
 }
 
 /// Terms taken from a sample, or why there are none.

@@ -24,7 +24,7 @@
 
 pub mod prefilter;
 
-use caliper_sdk::pointer::{Found, Pointer};
+use caliper_sdk::pointer::{Found, IfMissing, OneOrMany, Pointer, parse_pointers};
 use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample, TextField};
 use prefilter::{Prefilter, TextInfo};
 use regex::Regex;
@@ -66,43 +66,6 @@ impl Default for Config {
             field: TextField::Output,
         }
     }
-}
-
-/// One pointer or a list of them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany {
-    /// One pointer.
-    One(String),
-    /// Several.
-    Many(Vec<String>),
-    /// None (the default).
-    #[default]
-    #[serde(skip)]
-    Nothing,
-}
-
-impl OneOrMany {
-    fn list(&self) -> Vec<String> {
-        match self {
-            OneOrMany::One(p) => vec![p.clone()],
-            OneOrMany::Many(list) => list.clone(),
-            OneOrMany::Nothing => Vec::new(),
-        }
-    }
-}
-
-/// What happens when a `*_from` pointer finds nothing in a sample.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum IfMissing {
-    /// Skip the sample; the reason names the pointer.
-    #[default]
-    Skip,
-    /// Report an evaluation error naming the pointer.
-    Error,
-    /// Check the sample with the other patterns only.
-    Ignore,
 }
 
 /// A compiled pattern and its literal prefilter.
@@ -190,13 +153,6 @@ fn compile(patterns: &[String], list: &str) -> Result<Vec<Pattern>, Error> {
             Pattern::new(pattern)
                 .map_err(|e| Error::new(format!("invalid pattern /{pattern}/ in {list}: {e}")))
         })
-        .collect()
-}
-
-fn parse_pointers(list: &OneOrMany, key: &str) -> Result<Vec<Pointer>, Error> {
-    list.list()
-        .iter()
-        .map(|p| Pointer::parse(p).map_err(|e| Error::new(format!("{key}: {e}"))))
         .collect()
 }
 

@@ -8,6 +8,7 @@
 //! "/metadata/keyword"`).
 
 use crate::{MetaValue, Sample};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// A parsed pointer.
@@ -225,6 +226,56 @@ fn texts(mut list: Vec<String>) -> Found {
     } else {
         Found::Texts(list)
     }
+}
+
+// ---------------------------------------------------------------------------
+// Config keys that name pointers (`must_include_from = "/metadata/keyword"`)
+// ---------------------------------------------------------------------------
+
+/// One pointer or a list of them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One pointer.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+    /// None (the default).
+    #[default]
+    #[serde(skip)]
+    Nothing,
+}
+
+impl OneOrMany {
+    /// The pointers as written.
+    pub fn list(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(p) => vec![p.clone()],
+            OneOrMany::Many(list) => list.clone(),
+            OneOrMany::Nothing => Vec::new(),
+        }
+    }
+}
+
+/// What happens when a `*_from` pointer finds nothing in a sample.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum IfMissing {
+    /// Skip the sample; the reason names the pointer.
+    #[default]
+    Skip,
+    /// Report an evaluation error naming the pointer.
+    Error,
+    /// Check the sample with the other terms or patterns only.
+    Ignore,
+}
+
+/// The pointers of config key `key`, parsed; an error names the key.
+pub fn parse_pointers(list: &OneOrMany, key: &str) -> Result<Vec<Pointer>, crate::Error> {
+    list.list()
+        .iter()
+        .map(|p| Pointer::parse(p).map_err(|e| crate::Error::new(format!("{key}: {e}"))))
+        .collect()
 }
 
 #[cfg(test)]
