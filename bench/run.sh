@@ -12,7 +12,7 @@
 #      (bench/caliper.toml): throughput and peak memory (/usr/bin/time -v),
 #      with all cores and with one worker;
 #   2. `caliper-bench compare`: the same metric code compiled natively vs
-#      as Wasm components through caliper_host, in one process, same samples,
+#      as Wasm components through caliper-engine, in one process, same samples,
 #      same threads: the wasm/native ratio per metric and in total;
 #   3. bench/baseline.py: the same checks as a plain Python script.
 #

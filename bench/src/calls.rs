@@ -3,15 +3,15 @@
 //! [`MetricInstance::evaluate`] on a prepared sample (lowering the sample
 //! into the guest, the guest's conversion and scoring, lifting and checking
 //! the outcome). Plus the host's per-sample conversion
-//! ([`caliper_host::sample::Prepare::prepare`]), paid once per sample for all
+//! ([`caliper_engine::prepared::Prepare::prepare`]), paid once per sample for all
 //! metrics by the runner. Timed in CPU time (the machine may be shared).
 
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
-use caliper_host::instance::MetricInstance;
-use caliper_host::metric::MetricSpec;
-use caliper_host::sample::{Prepare, PreparedSample};
+use caliper_engine::instance::MetricInstance;
+use caliper_engine::metric::MetricSpec;
+use caliper_engine::prepared::{Prepare, PreparedSample};
 
 use crate::clock::Clock;
 use crate::measure::median;

@@ -21,7 +21,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Benchmark Caliper's standard metrics: the same metric code compiled
 /// natively (linked in as Rust libraries and called in-process) against the
-/// same code as WebAssembly components run by caliper_host (sandboxed
+/// same code as WebAssembly components run by caliper-engine (sandboxed
 /// instances, the parallel runner, a sink that discards the results).
 ///
 /// Both sides get the same samples (the dataset is read and parsed before
@@ -61,7 +61,7 @@ enum Command {
     Compare(Opts),
     /// Only the native side.
     Native(Opts),
-    /// Only the Wasm side (through caliper_host).
+    /// Only the Wasm side (through caliper-engine and caliper-run).
     Wasm(Opts),
     /// The live service: guardrail latency, throughput, hot-reload time.
     Serve(serve::ServeOpts),

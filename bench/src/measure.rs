@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use caliper_host::metric::MetricSpec;
-use caliper_host::runner::RunOptions;
+use caliper_engine::metric::MetricSpec;
+use caliper_run::runner::RunOptions;
 
 use crate::calls::{self, CallCost};
 use crate::native::{self, NativeSpec, Tally};

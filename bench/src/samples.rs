@@ -1,5 +1,5 @@
 //! The benchmark's samples, loaded once in both forms: the host's
-//! [`caliper_host::sample::Sample`] (read through the host's own dataset
+//! [`caliper_types::sample::Sample`] (read through the host's own dataset
 //! reader, as `caliper run` reads it) and the SDK's [`caliper_sdk::Sample`]
 //! (parsed here with serde_json, field by field), and checked to agree.
 
@@ -7,15 +7,14 @@ use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use caliper_host::config::Config;
-use caliper_host::dataset;
+use caliper_config::Config;
 use caliper_sdk::{Message, MetaValue, Metadata, Sample};
 use serde_json::Value;
 
 /// The same samples in the host's and the SDK's types, in dataset order.
 pub struct Samples {
     /// As the host reads them (what the Wasm side is fed).
-    pub host: Vec<caliper_host::sample::Sample>,
+    pub host: Vec<caliper_types::sample::Sample>,
     /// As the SDK passes them to `Metric::evaluate` (what the native side is
     /// fed).
     pub native: Vec<Sample>,
@@ -26,7 +25,7 @@ impl Samples {
     /// has none) or when the two readings disagree.
     pub fn load(path: &Path, config: &Config) -> Result<Samples> {
         let mut host = Vec::new();
-        let records = dataset::open(path, &config.input, None)
+        let records = caliper_dataset::open(path, &config.input, None)
             .with_context(|| format!("cannot open dataset {}", path.display()))?;
         for record in records {
             match record.samples {

@@ -5,7 +5,7 @@
 //! 1. guardrail latency of one sample through every metric, one client at a
 //!    time: end to end (HTTP client) and server side (`duration_us` of the
 //!    response), next to the same evaluations in-process through
-//!    `caliper_host` without HTTP (the reference for the ratios);
+//!    `caliper_serve::registry` without HTTP (the reference for the ratios);
 //! 2. throughput with several concurrent clients;
 //! 3. hot reload: the time from an atomic rename of a metric's file to the
 //!    new version serving (polling `GET /v1/metrics` every millisecond),
@@ -19,10 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use caliper_host::config::Config;
-use caliper_host::plugin::append_custom_section;
-use caliper_host::registry::Registry;
-use caliper_host::sample::Sample;
+use caliper_config::Config;
+use caliper_engine::plugin::append_custom_section;
+use caliper_serve::registry::Registry;
+use caliper_types::sample::Sample;
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -172,7 +172,7 @@ pub fn run(opts: &ServeOpts) -> Result<()> {
         &config_path,
         None,
         false,
-        Arc::new(caliper_host::resolve::NoRegistry),
+        Arc::new(caliper_engine::resolve::NoRegistry),
     )?;
     let samples: Vec<Sample> = bodies
         .iter()
@@ -272,7 +272,7 @@ pub fn run(opts: &ServeOpts) -> Result<()> {
             "caliper-bench",
             format!("{}-{i}", std::process::id()).as_bytes(),
         );
-        let digest = caliper_host::plugin::digest_of(&bytes);
+        let digest = caliper_engine::plugin::digest_of(&bytes);
         let tmp = scratch.path().join("reloaded.tmp");
         std::fs::write(&tmp, &bytes)?;
         if precompile {

@@ -1,4 +1,4 @@
-//! The Wasm side: the same samples through `caliper_host`'s library, exactly
+//! The Wasm side: the same samples through Caliper's library crates, exactly
 //! as `caliper run` scores them (config, compile cache, sandboxed
 //! instances, the parallel runner), with a sink that discards the results.
 
@@ -6,14 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
-use caliper_host::config::Config;
-use caliper_host::dataset::Record;
-use caliper_host::engine::Runtime;
-use caliper_host::metric::MetricSpec;
-use caliper_host::runner::{self, RunOptions};
-use caliper_host::sample::Sample;
-use caliper_host::summary::Figures;
-use caliper_host::{load, resolve};
+use caliper_config::Config;
+use caliper_dataset::Record;
+use caliper_engine::engine::Runtime;
+use caliper_engine::metric::MetricSpec;
+use caliper_engine::{load, resolve};
+use caliper_run::runner::{self, RunOptions};
+use caliper_run::summary::Figures;
+use caliper_types::sample::Sample;
 
 use crate::clock::{Clock, Spent};
 
@@ -71,7 +71,7 @@ pub fn run(
         specs,
         Box::new(records.into_iter()),
         &opts,
-        &mut |_: &caliper_host::outcome::Evaluation| Ok(()),
+        &mut |_: &caliper_types::outcome::Evaluation| Ok(()),
         &|_| {},
     )?;
     let spent = clock.stop();

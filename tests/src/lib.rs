@@ -306,7 +306,7 @@ pub fn metric_toml(name: &str, package: &str, extra: &str) -> String {
 /// A copy of a component with a custom section appended: still the same
 /// metric, but a new digest (how the reload tests make "new versions").
 pub fn with_custom_section(component: &[u8], payload: &str) -> Vec<u8> {
-    caliper_host::plugin::append_custom_section(component, "caliper-test", payload.as_bytes())
+    caliper_package::sections::append_custom_section(component, "caliper-test", payload.as_bytes())
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {

@@ -55,7 +55,7 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
 
 /// The entry of the component at `component`, by its digest.
 fn entry_of(dir: &Path, component: &Path) -> PathBuf {
-    let digest = caliper_host::plugin::digest_of(&std::fs::read(component).unwrap());
+    let digest = caliper_engine::plugin::digest_of(&std::fs::read(component).unwrap());
     let hex = digest.trim_start_matches("sha256:");
     entries(dir)
         .into_iter()
@@ -69,7 +69,7 @@ fn write_lock(s: &Scratch, pins: &[(&str, &str)]) {
     let mut lock = String::from("version = 1\n");
     for (name, file) in pins {
         let bytes = std::fs::read(s.path().join(file)).unwrap();
-        let digest = caliper_host::plugin::digest_of(&bytes);
+        let digest = caliper_engine::plugin::digest_of(&bytes);
         lock.push_str(&format!(
             "\n[[metric]]\nname = \"{name}\"\nsource = \"{file}\"\ndigest = \"{digest}\"\ncomponent = \"x 1.0.0\"\n"
         ));
@@ -322,7 +322,7 @@ fn a_reload_to_an_unsigned_component_is_refused_before_it_is_compiled() {
         &team,
         "[[metric]]\nname = \"len\"\npath = \"len.wasm\"\n",
     );
-    let signed = caliper_host::plugin::digest_of(&std::fs::read(&len).unwrap());
+    let signed = caliper_engine::plugin::digest_of(&std::fs::read(&len).unwrap());
     let server = caliper_tests::Server::start(&s, &[]);
     assert_eq!(server.metric_view("len")["digest"], signed.as_str());
     let cache = s.path().join("cache");

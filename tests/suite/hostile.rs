@@ -286,9 +286,9 @@ fn a_stalled_sample_holds_the_reader_back_instead_of_buffering_the_dataset() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    use caliper_host::dataset::Record;
-    use caliper_host::runner::{self, RunOptions};
-    use caliper_host::sample::Sample;
+    use caliper_dataset::Record;
+    use caliper_run::runner::{self, RunOptions};
+    use caliper_types::sample::Sample;
 
     let s = Scratch::new();
     s.write(
@@ -300,17 +300,18 @@ fn a_stalled_sample_holds_the_reader_back_instead_of_buffering_the_dataset() {
 limits = { timeout_ms = 1500 }"#,
         ),
     );
-    let plan = caliper_host::resolve::resolve(
+    let plan = caliper_engine::resolve::resolve(
         &s.path().join("caliper.toml"),
         &Default::default(),
-        &caliper_host::resolve::NoRegistry,
+        &caliper_engine::resolve::NoRegistry,
     )
     .unwrap();
     let config = &plan.config;
     let runtime =
-        caliper_host::engine::Runtime::new(caliper_host::load::runtime_options(config)).unwrap();
-    let cache = caliper_host::load::compile_cache(config);
-    let specs = caliper_host::load::load_metrics(&runtime, &cache, &plan)
+        caliper_engine::engine::Runtime::new(caliper_engine::load::runtime_options(config))
+            .unwrap();
+    let cache = caliper_engine::load::compile_cache(config);
+    let specs = caliper_engine::load::load_metrics(&runtime, &cache, &plan)
         .unwrap_or_else(|e| panic!("{e:?}"));
 
     const RECORDS: u64 = 50_000;
@@ -336,7 +337,7 @@ limits = { timeout_ms = 1500 }"#,
     };
     let mut pulled_at_first_result = None;
     let mut outcomes = Vec::new();
-    let mut sink = |e: &caliper_host::outcome::Evaluation| {
+    let mut sink = |e: &caliper_types::outcome::Evaluation| {
         pulled_at_first_result.get_or_insert(pulled.load(Ordering::Relaxed));
         outcomes.push(e.outcome);
         Ok(())
@@ -356,13 +357,13 @@ limits = { timeout_ms = 1500 }"#,
     assert_eq!(outcomes.len() as u64, RECORDS);
     assert_eq!(
         outcomes[0],
-        caliper_host::outcome::Status::Timeout,
+        caliper_types::outcome::Status::Timeout,
         "{:?}",
         &outcomes[..3]
     );
     assert!(
         outcomes[1..]
             .iter()
-            .all(|o| *o == caliper_host::outcome::Status::Pass)
+            .all(|o| *o == caliper_types::outcome::Status::Pass)
     );
 }

@@ -55,7 +55,7 @@ fn packed_signed_published_then_pulled_pinned_verified_and_run_on_another_checko
     caliper(&team, &["sign", "keyword.wasm", "--key", "team.pem"]).expect_code(0);
     caliper(&team, &["publish", "keyword.wasm", &reference]).expect_code(0);
     let signed = std::fs::read(team.path().join("keyword.wasm")).unwrap();
-    let signed_digest = caliper_host::plugin::digest_of(&signed);
+    let signed_digest = caliper_engine::plugin::digest_of(&signed);
 
     // Another checkout: nothing local but caliper.toml and data.
     let user = Scratch::new();

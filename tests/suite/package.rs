@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use caliper_host::package::{self, Manifest};
+use caliper_package::Manifest;
 use caliper_tests::{Scratch, repo, wasm};
 use serde_json::{Value, json};
 
@@ -167,7 +167,7 @@ fn forged(s: &Scratch, name: &str, edit: impl FnOnce(&mut Manifest)) -> PathBuf 
     .unwrap();
     edit(&mut manifest);
     let path = s.path().join(name);
-    std::fs::write(&path, package::embed(&bytes, &manifest).unwrap()).unwrap();
+    std::fs::write(&path, caliper_package::embed(&bytes, &manifest).unwrap()).unwrap();
     path
 }
 

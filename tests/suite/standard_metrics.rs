@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use caliper_host::cases::Expect;
-use caliper_host::outcome::Evaluation;
+use caliper_engine::cases::Expect;
 use caliper_tests::{Scratch, wasm};
+use caliper_types::outcome::Evaluation;
 use serde_json::{Value, json};
 
 /// Plugins whose contract includes "not applicable".

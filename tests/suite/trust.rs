@@ -150,7 +150,7 @@ fn a_locked_run_refuses_a_component_that_changed_and_names_both_digests() {
     s.run(&["lock", "--check"]).expect_code(1);
     s.run(&["lock"]).expect_code(0);
     let lock = std::fs::read_to_string(s.path().join("caliper.lock")).unwrap();
-    let old_digest = caliper_host::plugin::digest_of(&std::fs::read(&len).unwrap());
+    let old_digest = caliper_engine::plugin::digest_of(&std::fs::read(&len).unwrap());
     assert!(lock.contains(&old_digest), "{lock}");
     assert!(lock.contains("source = \"len.wasm\""), "{lock}");
     s.run(&["lock", "--check"]).expect_code(0);
@@ -161,7 +161,7 @@ fn a_locked_run_refuses_a_component_that_changed_and_names_both_digests() {
     let bytes = std::fs::read(&len).unwrap();
     let newer = with_custom_section(&bytes, "rebuilt");
     std::fs::write(&len, &newer).unwrap();
-    let new_digest = caliper_host::plugin::digest_of(&newer);
+    let new_digest = caliper_engine::plugin::digest_of(&newer);
     let run = s
         .run(&["run", "data.jsonl", "--no-history", "--locked"])
         .expect_code(2);
@@ -195,12 +195,12 @@ fn a_locked_service_keeps_serving_the_locked_version_until_the_lock_names_the_ne
         "[[metric]]\nname = \"len\"\npath = \"len.wasm\"\n",
     );
     s.run(&["lock"]).expect_code(0);
-    let old = caliper_host::plugin::digest_of(&std::fs::read(&len).unwrap());
+    let old = caliper_engine::plugin::digest_of(&std::fs::read(&len).unwrap());
     let server = Server::start(&s, &["--locked"]);
     assert_eq!(server.metric_view("len")["digest"], old.as_str());
 
     let newer = with_custom_section(&std::fs::read(&len).unwrap(), "v2");
-    let new = caliper_host::plugin::digest_of(&newer);
+    let new = caliper_engine::plugin::digest_of(&newer);
     replace(&len, &newer);
     assert!(
         wait_until(Duration::from_secs(10), || {

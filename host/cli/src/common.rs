@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use caliper_host::cache::CompileCache;
-use caliper_host::config::Config;
-use caliper_host::engine::{Runtime, RuntimeOptions};
-use caliper_host::load;
-use caliper_host::metric::MetricSpec;
-use caliper_host::oci::RegistrySource;
-use caliper_host::resolve::{self, LoadPlan, Network, ResolveOptions};
+use caliper_config::Config;
+use caliper_engine::cache::CompileCache;
+use caliper_engine::engine::{Runtime, RuntimeOptions};
+use caliper_engine::load;
+use caliper_engine::metric::MetricSpec;
+use caliper_engine::resolve::{self, LoadPlan, Network, ResolveOptions};
+use caliper_oci::RegistrySource;
 use clap::Args;
 
 /// Flags every subcommand accepts.
@@ -109,9 +109,9 @@ pub struct Loaded {
 /// The local file of a component argument: the path itself, or for an
 /// `oci://` reference the package pulled into the local store.
 pub fn component_file(arg: &Path) -> Result<PathBuf> {
-    match caliper_host::oci::OciRef::in_path(arg) {
-        Some(reference) => Ok(caliper_host::resolve::ComponentSource::fetch(
-            &caliper_host::oci::RegistrySource::default(),
+    match caliper_oci::OciRef::in_path(arg) {
+        Some(reference) => Ok(caliper_engine::resolve::ComponentSource::fetch(
+            &caliper_oci::RegistrySource::default(),
             reference,
         )
         .map_err(anyhow::Error::msg)?),

@@ -3,8 +3,9 @@
 //! The command-line front end: parses arguments (clap), sets up logging
 //! (tracing-subscriber), shows progress (indicatif), handles Ctrl-C, and
 //! dispatches to one module per subcommand; the exit codes CI reads are
-//! decided here. The work is in the library crates (`caliper-host` and the
-//! crates it re-exports); a command is flags plus glue. It also holds the
+//! decided here. The work is in the library crates (`caliper-engine`,
+//! `caliper-run`, `caliper-serve` and the data crates under them); a command
+//! is flags plus glue. It also holds the
 //! project templates of `caliper new` (`scaffold`), which nothing else uses.
 
 mod commands;

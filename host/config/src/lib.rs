@@ -4,7 +4,7 @@
 //! a CI run's exit code. Parsing is pure: [`Config::load`] reads that one
 //! file and nothing else (no component, no registry, no lock file, no key
 //! parsing); resolving `oci://` references, package defaults, the lock and
-//! the trust keys is `caliper-host`'s `resolve` step.
+//! the trust keys is `caliper-engine`'s `resolve` step.
 //!
 //! ```toml
 //! [input]                      # optional: dataset shape (JSON pointers)
@@ -322,7 +322,7 @@ pub struct MetricConfig {
     pub gate: Option<Gate>,
     /// How far its results reach: shadow, alert or gate [default: the
     /// package manifest's stage, else gate]. The stage in effect is
-    /// the resolved metric's (`PlannedMetric::stage` in `caliper-host`).
+    /// the resolved metric's (`PlannedMetric::stage` in `caliper-engine`).
     #[serde(default)]
     pub stage: Option<Stage>,
     /// Guardrail behaviour when the metric fails to answer.

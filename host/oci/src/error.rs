@@ -88,7 +88,7 @@ pub enum OciError {
         reason: String,
     },
     /// The registry sent more than a limit allows: a manifest past
-    /// [`MAX_MANIFEST_BYTES`], or a blob past the size its manifest declares.
+    /// [`MAX_MANIFEST_BYTES`](crate::MAX_MANIFEST_BYTES), or a blob past the size its manifest declares.
     #[error(
         "{reference}: registry {registry} sent more than {limit} bytes for {what}; \
          the download was cut there and nothing was stored"

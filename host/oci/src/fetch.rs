@@ -71,7 +71,7 @@ pub fn resolve(reference: &OciRef, store: &Store) -> Result<PathBuf, OciError> {
     }
 }
 
-/// The registry as the [`ComponentSource`](crate::resolve::ComponentSource)
+/// The registry as the [`ComponentSource`](caliper_types::source::ComponentSource)
 /// of `oci://` metrics, over the default package store (opened when first
 /// needed).
 #[derive(Debug, Default)]

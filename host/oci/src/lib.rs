@@ -20,7 +20,7 @@
 //!   component against the layer digest in that manifest, and again when it
 //!   is written to the store;
 //! - store files are written to a temporary file and renamed into place;
-//! - registry credentials ([`auth`]) are never logged nor put in an error,
+//! - registry credentials (`auth`) are never logged nor put in an error,
 //!   go only to the registry they belong to (`CALIPER_REGISTRY_HOST` for the
 //!   environment's), and never over plain HTTP unless
 //!   `CALIPER_PLAIN_HTTP_AUTH` lists the registry;

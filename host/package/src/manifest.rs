@@ -7,7 +7,7 @@
 //! default config, labelled examples) as JSON in the custom section
 //! [`SECTION`]. The host reads the manifest on every load: it checks the
 //! contract and host versions, and refuses a package whose own examples fail
-//! (see [`crate::load::validate`]).
+//! (see `caliper_engine::load::validate`).
 //!
 //! ```toml
 //! # metric.toml

@@ -1,5 +1,5 @@
 //! `oci://HOST[:PORT]/REPO[:TAG][@sha256:HEX]` references: the syntax
-//! only (the registry client is `caliper-host`'s `oci` module).
+//! only (the registry client is `caliper-oci`).
 
 use std::fmt;
 use std::path::Path;

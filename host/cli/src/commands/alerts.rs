@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use caliper_host::alerts;
-use caliper_host::atomic_file;
+use caliper_serve::alerts;
+use caliper_types::atomic_file;
 use clap::Args;
 
 use crate::common::{Exit, plan_offline};

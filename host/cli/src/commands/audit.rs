@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use caliper_host::audit::{self, Date, Kind, MetricAudit, Report, Settings, Stewardship};
-use caliper_host::config::Config;
-use caliper_host::history::History;
-use caliper_host::resolve::LoadPlan;
+use caliper_config::Config;
+use caliper_engine::resolve::LoadPlan;
+use caliper_history::History;
+use caliper_history::audit::{self, Date, Kind, MetricAudit, Report, Settings, Stewardship};
 use clap::Args;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
@@ -132,7 +132,7 @@ impl AuditCommand {
                 let manifest = planned
                     .file
                     .as_deref()
-                    .and_then(caliper_host::package::read_embedded_file);
+                    .and_then(caliper_package::read_embedded_file);
                 m.stewardship = Stewardship::resolve(
                     Some(planned.entry.stewardship()),
                     manifest.as_ref().map(|p| p.stewardship()),

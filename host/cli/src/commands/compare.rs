@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use caliper_host::atomic_file;
-use caliper_host::compare::{self, CompareOptions, ResultSet, SampleText, SampleTexts};
-use caliper_host::config::Config;
-use caliper_host::dataset::InputMapping;
-use caliper_host::history::{History, RunRef};
+use caliper_config::Config;
+use caliper_dataset::InputMapping;
+use caliper_history::{History, RunRef};
+use caliper_report::compare::{self, CompareOptions, ResultSet, SampleText, SampleTexts};
+use caliper_types::atomic_file;
 use clap::{Args, ValueEnum};
 
 use crate::common::{Exit, plan_offline};
@@ -164,7 +164,7 @@ impl CompareCommand {
         }
         if let Some(path) = &self.junit {
             let suite = format!("caliper compare {baseline_ref} {candidate_ref}");
-            let xml = caliper_host::junit::render(
+            let xml = caliper_report::junit::render(
                 &suite,
                 &comparison.gates,
                 started.elapsed().as_secs_f64(),
@@ -226,6 +226,6 @@ fn read_texts(
     mapping: &InputMapping,
     group_by: Option<&str>,
 ) -> Result<HashMap<String, SampleText>> {
-    caliper_host::runner::sample_texts(path, mapping, group_by)
+    caliper_run::runner::sample_texts(path, mapping, group_by)
         .with_context(|| format!("reading dataset {}", path.display()))
 }

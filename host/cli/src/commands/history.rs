@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use caliper_host::config::Config;
-use caliper_host::history::History;
+use caliper_config::Config;
+use caliper_history::History;
 use clap::Args;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
@@ -93,7 +93,7 @@ impl HistoryCommand {
                 let cell = run.metrics.iter().find(|m| &m.metric == name).map(|m| {
                     let rate = m.figures["pass_rate"]
                         .as_f64()
-                        .map_or("-".to_owned(), caliper_host::fmt::pct);
+                        .map_or("-".to_owned(), caliper_types::fmt::pct);
                     // Mark a new version of the metric since the older run.
                     let changed = older
                         .and_then(|o| o.metrics.iter().find(|p| &p.metric == name))

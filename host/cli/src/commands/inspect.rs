@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use caliper_host::plugin::Plugin;
+use caliper_engine::plugin::Plugin;
 use clap::Args;
 use serde_json::json;
 

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use caliper_host::atomic_file;
-use caliper_host::lockfile::{self, LockedMetric, Lockfile};
+use caliper_package::lockfile::{self, LockedMetric, Lockfile};
+use caliper_types::atomic_file;
 use clap::Args;
 
 use crate::common::{Exit, Global, load_config};

@@ -4,11 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use caliper_host::atomic_file;
-use caliper_host::load;
-use caliper_host::metric::MetricSpec;
-use caliper_host::package;
-use caliper_host::plugin::{Plugin, digest_of};
+use caliper_engine::load;
+use caliper_engine::metric::MetricSpec;
+use caliper_engine::plugin::{Plugin, digest_of};
+use caliper_types::atomic_file;
 use clap::Args;
 
 use crate::common::{Exit, Global, compile_cache, default_runtime};
@@ -60,10 +59,10 @@ pub struct PackCommand {
 
 impl PackCommand {
     pub fn execute(self, global: &Global) -> Result<Exit> {
-        let source = package::read_source(&self.manifest)?;
+        let source = caliper_package::read_source(&self.manifest)?;
         let runtime = default_runtime()?;
         let cache = compile_cache(global, None);
-        let bytes = caliper_host::plugin::read_component_file(&self.file)?;
+        let bytes = caliper_engine::plugin::read_component_file(&self.file)?;
         let plugin = Arc::new(Plugin::from_bytes(
             &runtime,
             &cache,
@@ -71,7 +70,7 @@ impl PackCommand {
             &bytes,
             std::time::Instant::now(),
         )?);
-        let manifest = package::build(
+        let manifest = caliper_package::build(
             &source,
             &self.manifest,
             &plugin.descriptor,
@@ -87,7 +86,7 @@ impl PackCommand {
         ));
         let examples = load::check_package_examples(&spec, &manifest)
             .map_err(|report| anyhow::anyhow!("not packed: {report}"))?;
-        let packed = package::embed(&bytes, &manifest)?;
+        let packed = caliper_package::embed(&bytes, &manifest)?;
         let output = self.output.unwrap_or_else(|| {
             PathBuf::from(format!("{}-{}.wasm", manifest.name, manifest.version))
         });

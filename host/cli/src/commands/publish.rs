@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use caliper_host::oci::{self, OciRef, PackageInfo, Store};
-use caliper_host::plugin::Plugin;
+use caliper_engine::plugin::Plugin;
+use caliper_oci::{OciRef, PackageInfo, Store};
 use clap::Args;
 
 use crate::common::{Exit, Global, compile_cache, default_runtime};
@@ -49,7 +49,7 @@ pub struct PublishCommand {
 impl PublishCommand {
     pub fn execute(self, global: &Global) -> Result<Exit> {
         let reference = OciRef::parse_untagged(&self.reference)?;
-        let bytes = caliper_host::plugin::read_component_file(&self.file)?;
+        let bytes = caliper_engine::plugin::read_component_file(&self.file)?;
         let runtime = default_runtime()?;
         let cache = compile_cache(global, None);
         let plugin = Plugin::from_bytes(
@@ -79,7 +79,7 @@ impl PublishCommand {
             );
         }
         let store = Store::open_default()?;
-        let published = oci::publish(&bytes, &reference, &info, &store)?;
+        let published = caliper_oci::publish(&bytes, &reference, &info, &store)?;
         if self.json {
             let out = serde_json::json!({
                 "reference": published.reference.to_string(),

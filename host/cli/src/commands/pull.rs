@@ -1,7 +1,7 @@
 //! `caliper pull`: fetch a metric package into the local store.
 
 use anyhow::Result;
-use caliper_host::oci::{self, OciRef, Store};
+use caliper_oci::{OciRef, Store};
 use clap::Args;
 
 use crate::common::{Exit, Global};
@@ -39,7 +39,7 @@ impl PullCommand {
     pub fn execute(self, _global: &Global) -> Result<Exit> {
         let reference: OciRef = self.reference.parse()?;
         let store = Store::open_default()?;
-        let pulled = oci::pull(&reference, &store)?;
+        let pulled = caliper_oci::pull(&reference, &store)?;
         if self.json {
             let out = serde_json::json!({
                 "reference": reference.to_string(),

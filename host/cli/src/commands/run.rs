@@ -7,17 +7,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use caliper_host::atomic_file::{self, AtomicFile};
-use caliper_host::audit::Stewardship;
-use caliper_host::dataset::{self, ReadStats};
-use caliper_host::gate::{self, GateResult};
-use caliper_host::history::{History, Recorder};
-use caliper_host::outcome::Evaluation;
-use caliper_host::report::RunReport;
-use caliper_host::runner::{self, RunOptions, Stop};
-use caliper_host::sample::Sample;
-use caliper_host::summary;
-use caliper_host::watch::FileWatcher;
+use caliper_dataset::ReadStats;
+use caliper_history::audit::Stewardship;
+use caliper_history::{History, Recorder};
+use caliper_report::gate::{self, GateResult};
+use caliper_report::run_report::RunReport;
+use caliper_run::runner::{self, RunOptions, Stop};
+use caliper_run::summary;
+use caliper_serve::watch::FileWatcher;
+use caliper_types::atomic_file::{self, AtomicFile};
+use caliper_types::outcome::Evaluation;
+use caliper_types::sample::Sample;
 use clap::{Args, ValueEnum};
 
 use crate::common::{Exit, Global, load_config, plan_offline};
@@ -216,7 +216,7 @@ impl RunCommand {
             )
         };
         let read = Arc::new(ReadStats::default());
-        let records = dataset::open(&self.dataset, &config.input, Some(read.clone()))
+        let records = caliper_dataset::open(&self.dataset, &config.input, Some(read.clone()))
             .with_context(|| format!("cannot open dataset {}", self.dataset.display()))?;
 
         let mut sink = match &self.output {
@@ -390,7 +390,7 @@ impl RunCommand {
             let suite = format!("caliper run {}", self.dataset.display());
             atomic_file::write(
                 path,
-                caliper_host::junit::render(&suite, &report.gates, elapsed).as_bytes(),
+                caliper_report::junit::render(&suite, &report.gates, elapsed).as_bytes(),
             )
             .with_context(|| format!("cannot write {}", path.display()))?;
         }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Result;
-use caliper_host::registry::Registry;
-use caliper_host::serve::{self, ServeOptions};
+use caliper_serve::registry::Registry;
+use caliper_serve::{self as serve, ServeOptions};
 use clap::Args;
 
 use crate::common::{Exit, Global, cache_override};
@@ -79,7 +79,7 @@ impl ServeCommand {
             &self.config,
             cache_override(global),
             self.locked,
-            Arc::new(caliper_host::oci::RegistrySource::default()),
+            Arc::new(caliper_oci::RegistrySource::default()),
         )?);
         let options = ServeOptions {
             bind: self.bind,

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
-use caliper_host::atomic_file;
-use caliper_host::signing;
+use caliper_package::signing;
+use caliper_types::atomic_file;
 use clap::Args;
 
 use crate::common::Exit;
@@ -80,7 +80,7 @@ pub struct SignCommand {
 impl SignCommand {
     pub fn execute(self) -> Result<Exit> {
         let key = signing::read_secret_key(&self.key).map_err(|e| anyhow!(e))?;
-        let bytes = caliper_host::plugin::read_component_file(&self.file)?;
+        let bytes = caliper_engine::plugin::read_component_file(&self.file)?;
         let signed =
             signing::sign(&bytes, &key).map_err(|e| anyhow!("{}: {e}", self.file.display()))?;
         let output = self.output.unwrap_or(self.file);
@@ -91,7 +91,7 @@ impl SignCommand {
             output.display(),
             signing::public_key_text(&key.verifying_key())
         );
-        println!("digest: {}", caliper_host::plugin::digest_of(&signed));
+        println!("digest: {}", caliper_engine::plugin::digest_of(&signed));
         Ok(Exit::Success)
     }
 }
@@ -119,7 +119,7 @@ impl VerifyCommand {
         for key in &self.keys {
             signing::parse_public_key(key).map_err(|e| anyhow!(e))?;
         }
-        let bytes = caliper_host::plugin::read_component_file(&self.file)?;
+        let bytes = caliper_engine::plugin::read_component_file(&self.file)?;
         let found =
             signing::signatures(&bytes).map_err(|e| anyhow!("{}: {e}", self.file.display()))?;
         if found.is_empty() {

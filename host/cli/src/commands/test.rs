@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use caliper_host::cases;
-use caliper_host::metric::MetricSpec;
-use caliper_host::plugin::Plugin;
-use caliper_host::sandbox::{Grants, Limits};
+use caliper_engine::cases;
+use caliper_engine::metric::MetricSpec;
+use caliper_engine::plugin::Plugin;
+use caliper_engine::sandbox::{Grants, Limits};
 use clap::Args;
 
 use crate::common::{Exit, Global, compile_cache, component_file, default_runtime};

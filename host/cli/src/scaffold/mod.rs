@@ -199,7 +199,7 @@ pub fn find_sdk(explicit: Option<&Path>, lang: Lang) -> Result<PathBuf> {
 pub fn project(name: &str, lang: Lang, sdk: &Path) -> Result<Project> {
     check_name(name)?;
     let sdk = sdk.to_str().context("the SDK path is not UTF-8")?;
-    let now = caliper_host::date::Date::today();
+    let now = caliper_types::date::Date::today();
     let today = now.to_string();
     let review_by = now.plus_days(182).to_string();
     let fill = |text: &str| {

@@ -580,7 +580,7 @@ fn compare_metric(
 }
 
 /// Applies regression gates (metric name, gate; see
-/// [`LoadPlan::regression_gates`](crate::resolve::LoadPlan::regression_gates))
+/// `LoadPlan::regression_gates` in `caliper-engine`)
 /// to a comparison: a gate fails when the pass rate dropped by more than
 /// `max_drop` **and** the exact McNemar test says the change is significant
 /// at `alpha`. A gated metric missing from either side fails.

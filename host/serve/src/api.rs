@@ -46,10 +46,10 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::admission::{Bound, Budget, Grant};
-use super::ingest::{IngestQueue, Receipt};
-use super::telemetry::Telemetry;
+use crate::admission::{Bound, Budget, Grant};
+use crate::ingest::{IngestQueue, Receipt};
 use crate::registry::{LiveMetric, MetricEntry, MetricStatus, Registry, ReloadRecord, Snapshot};
+use crate::telemetry::Telemetry;
 use caliper_dataset::{MapError, Mapper};
 use caliper_types::outcome::{Evaluation, Status};
 use caliper_types::sample::Sample;

@@ -147,7 +147,7 @@ impl Stats {
 }
 
 /// The report line of `spec` with `stats`.
-pub fn metric_report(spec: &crate::metric::MetricSpec, stats: &Stats) -> MetricReport {
+pub fn metric_report(spec: &caliper_engine::metric::MetricSpec, stats: &Stats) -> MetricReport {
     MetricReport {
         metric: spec.name.clone(),
         name: spec.plugin.descriptor.name.clone(),

@@ -26,15 +26,15 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 
-use crate::cache::CompileCache;
-use crate::engine::Runtime;
-use crate::instance::MetricInstance;
-use crate::load;
-use crate::metric::MetricSpec;
-use crate::prepared::{Prepare, PreparedSample};
-use crate::resolve::{ComponentSource, LoadPlan, Network, PlannedMetric, ResolveOptions};
-use crate::serve::admission::{Budget, MachineDefaults};
+use crate::admission::{Budget, MachineDefaults};
 use caliper_config::Config;
+use caliper_engine::cache::CompileCache;
+use caliper_engine::engine::Runtime;
+use caliper_engine::instance::MetricInstance;
+use caliper_engine::load;
+use caliper_engine::metric::MetricSpec;
+use caliper_engine::prepared::{Prepare, PreparedSample};
+use caliper_engine::resolve::{ComponentSource, LoadPlan, Network, PlannedMetric, ResolveOptions};
 use caliper_types::outcome::Evaluation;
 use caliper_types::sample::Sample;
 use caliper_types::stage::{FailureMode, Stage};
@@ -557,12 +557,12 @@ fn resolve(
     config_path: &Path,
     locked: bool,
     source: &dyn ComponentSource,
-) -> Result<LoadPlan, crate::resolve::ResolveError> {
+) -> Result<LoadPlan, caliper_engine::resolve::ResolveError> {
     let options = ResolveOptions {
         locked,
         network: Network::Allowed,
     };
-    crate::resolve::resolve(config_path, &options, source)
+    caliper_engine::resolve::resolve(config_path, &options, source)
 }
 
 /// Admits (lock and trust, on the raw bytes), loads, instantiates and

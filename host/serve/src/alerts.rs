@@ -14,9 +14,9 @@
 
 use std::fmt::Write;
 
-use crate::resolve::LoadPlan;
-use crate::serve::telemetry::{EVALUATIONS, RELOADS};
+use crate::telemetry::{EVALUATIONS, RELOADS};
 use caliper_config::{AlertConfig, MetricConfig};
+use caliper_engine::resolve::LoadPlan;
 use caliper_types::stage::Stage;
 
 /// Outcomes that count as errors.
@@ -250,12 +250,12 @@ mod tests {
             Path::new("."),
         )
         .unwrap();
-        let plan = crate::resolve::resolve_config(
+        let plan = caliper_engine::resolve::resolve_config(
             config,
             Path::new("caliper.toml"),
             None,
-            crate::resolve::Network::Offline,
-            &crate::resolve::NoRegistry,
+            caliper_engine::resolve::Network::Offline,
+            &caliper_engine::resolve::NoRegistry,
         )
         .unwrap();
         let (rules, skipped) = rules(&plan);

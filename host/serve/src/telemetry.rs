@@ -14,7 +14,7 @@ use prometheus::{
     TextEncoder,
 };
 
-use super::admission::Bound;
+use crate::admission::Bound;
 use crate::registry::{MetricStatus, ReloadEvent, ReloadResult, Snapshot};
 use caliper_types::outcome::{Evaluation, Status};
 

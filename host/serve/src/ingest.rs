@@ -18,9 +18,9 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use super::admission::Budget;
-use super::telemetry::Telemetry;
+use crate::admission::Budget;
 use crate::registry::Registry;
+use crate::telemetry::Telemetry;
 use caliper_types::sample::Sample;
 
 /// The queue refused a request.
@@ -180,7 +180,7 @@ impl IngestQueue {
             t.ingest
                 .with_label_values(&["rejected"])
                 .inc_by(total as u64);
-            t.shed(super::admission::Bound::IngestQueue);
+            t.shed(crate::admission::Bound::IngestQueue);
             return Err(QueueFull {
                 depth,
                 capacity: self.capacity,

@@ -24,11 +24,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Result;
 use crossbeam_channel::bounded;
 
-use crate::instance::MetricInstance;
-use crate::metric::MetricSpec;
-use crate::prepared::{Prepare, PreparedSample};
 use crate::summary::Stats;
 use caliper_dataset::{self as dataset, InputMapping, Record, RecordError, Records};
+use caliper_engine::instance::MetricInstance;
+use caliper_engine::metric::MetricSpec;
+use caliper_engine::prepared::{Prepare, PreparedSample};
 use caliper_report::compare::SampleText;
 use caliper_types::outcome::Evaluation;
 pub use caliper_types::sample::NO_SEGMENT;

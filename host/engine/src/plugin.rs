@@ -9,7 +9,7 @@
 //!    metric of a config).
 //! 2. [`Plugin::compile`]: compile (through the cache), check the contract,
 //!    instantiate once, ask the metric to describe itself, and bound what it
-//!    says ([`check_descriptor`]).
+//!    says (`check_descriptor`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

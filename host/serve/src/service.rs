@@ -1,30 +1,5 @@
-//! `caliper serve`: the live service. Scores requests (`/v1/evaluate`, a
-//! guardrail), scores production traffic in the background (`/v1/ingest`),
-//! exports Prometheus metrics, and hot-reloads metrics when their files or
-//! `caliper.toml` change.
-//!
-//! Threads: a tokio runtime for HTTP; wasm evaluations on tokio's blocking
-//! pool (request path; bounded by `serve.max_concurrency`, which
-//! [`admission`] enforces before anything is spawned) and on ingest worker
-//! threads; one watcher thread that rebuilds changed metrics off the
-//! request path and swaps them in ([`crate::registry`]); a sweeper task
-//! that drops idle instances after `serve.idle_instance_timeout_ms`.
-//!
-//! Connections (`http.rs`): at most `serve.max_connections` (more are
-//! answered 503 and closed), headers within `serve.header_timeout_ms`,
-//! bodies within `serve.body_timeout_ms`.
-//!
-//! Shutdown (SIGINT/SIGTERM): stop accepting, let requests in flight finish
-//! (at most `serve.shutdown_timeout_ms`), wait for every evaluation thread
-//! (each ends within a tick of its request's deadline) so that no guest
-//! outlives the runtime, drain the ingest queue (at most
-//! `serve.drain_timeout_ms`), then stop. A deadline that is hit is logged.
-
-pub mod admission;
-mod api;
-mod http;
-pub mod ingest;
-pub mod telemetry;
+//! [`run`]: binds, serves and shuts down the live service, in the order the
+//! crate documentation describes; and the bearer token it requires.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -34,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::admission::Budget;
+use crate::admission::MachineDefaults;
+use crate::api::{AppState, AuthToken};
+use crate::ingest::{IngestQueue, QueueBounds};
 use crate::registry::Registry;
-use crate::serve::admission::MachineDefaults;
+use crate::telemetry::Telemetry;
 use crate::watch::FileWatcher;
-use admission::Budget;
-pub use api::{AppState, AuthToken, public_text};
 use caliper_config::ServeConfig;
-use ingest::{IngestQueue, QueueBounds};
-use telemetry::Telemetry;
 
 /// The environment variable that holds the bearer token (it overrides
 /// `serve.auth_token_file`).
@@ -203,16 +178,16 @@ pub fn run(
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
         on_listening(listener.local_addr()?);
-        let app = api::router(state.clone(), serve.max_body_bytes);
+        let app = crate::api::router(state.clone(), serve.max_body_bytes);
         let sweeper = tokio::spawn(sweep_idle(
             registry.clone(),
             Duration::from_millis(serve.idle_instance_timeout_ms),
         ));
         let shutdown_state = state.clone();
-        let served = http::serve(
+        let served = crate::http::serve(
             listener,
             app,
-            http::Settings {
+            crate::http::Settings {
                 max_connections: serve.max_connections,
                 header_timeout: Duration::from_millis(serve.header_timeout_ms),
                 shutdown_timeout: Duration::from_millis(serve.shutdown_timeout_ms),

@@ -57,17 +57,7 @@ const CRATE_DEPS: &[(&str, &[&str])] = &[
         ],
     ),
     ("caliper-cli", &["*"]),
-    ("caliper-host", &["*"]),
 ];
-
-/// During phase A the future crates are top-level module directories of `caliper-host`; the same
-/// matrix then applies to `crate::<dir>::` edges between them (the key is the directory name).
-const PHASE_A_PREFIX: &str = "caliper-";
-
-/// Turn on once host/src has one top-level directory per future crate;
-/// before that, today's modules that happen to share a crate's name (config, package, ...) would
-/// be checked against a matrix they are not laid out for yet.
-const CHECK_PHASE_A_DIRS: bool = false;
 
 /// External crates (Cargo names) allowed only in these host crates.
 const EXTERNAL_HOMES: &[(&str, &[&str])] = &[
@@ -86,6 +76,9 @@ const EXTERNAL_HOMES: &[(&str, &[&str])] = &[
     ("hyper", &["caliper-serve"]),
     ("hyper-util", &["caliper-serve"]),
     ("prometheus", &["caliper-serve"]),
+    ("notify", &["caliper-serve"]),
+    ("arc-swap", &["caliper-serve"]),
+    ("sketches-ddsketch", &["caliper-run"]),
 ];
 
 // ------------------------------------------------------------------------------------------------
@@ -330,7 +323,7 @@ fn use_tree(
 }
 
 /// The edges of one module file. `modules`: every module path of this crate; `lib`: the name of
-/// the library crate a binary may use (`caliper_host`, `caliper_engine`, ...) with its crate key.
+/// the library crate a binary may use (`caliper_engine`, `caliper_run`, ...) with its crate key.
 fn edges_of(
     file: &ModFile,
     crate_key: &str,
@@ -623,7 +616,7 @@ fn manifest(path: &Path) -> (String, Vec<String>) {
 }
 
 /// Every crate under host/: (package name, crate key, root file). A package with a library and
-/// binaries gives one key per target (`caliper-host`, `caliper-host/bin/caliper`).
+/// binaries gives one key per target (`caliper-cli`, `caliper-cli/bin`).
 fn host_crates(root: &Path) -> Vec<(String, String, PathBuf, Vec<String>)> {
     let host = root.join("host");
     let mut dirs = vec![host.clone()];
@@ -689,16 +682,6 @@ fn host_modules_have_no_cycles_and_crates_depend_downwards() {
     let mut why: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut problems = Vec::new();
     let allowed: HashMap<&str, &[&str]> = CRATE_DEPS.iter().copied().collect();
-    let dir_allowed = |from: &str, to: &str| -> bool {
-        let (f, t) = (
-            format!("{PHASE_A_PREFIX}{from}"),
-            format!("{PHASE_A_PREFIX}{to}"),
-        );
-        match (allowed.get(f.as_str()), allowed.get(t.as_str())) {
-            (Some(list), Some(_)) => list.contains(&"*") || list.contains(&t.as_str()),
-            _ => true,
-        }
-    };
     for (package, key, root_file, deps) in &crates {
         // crate-level matrix
         if let Some(list) = allowed.get(package.as_str()) {
@@ -710,15 +693,13 @@ fn host_modules_have_no_cycles_and_crates_depend_downwards() {
                     problems.push(format!("{package} depends on {d}, which it may not"));
                 }
             }
+        } else if key == package {
+            problems.push(format!(
+                "{package} is not in CRATE_DEPS: say which host crates it may depend on"
+            ));
         }
         for (ext, homes) in EXTERNAL_HOMES {
-            // `caliper-host` still holds what is not split out yet: it may use
-            // an external crate whose home crate does not exist.
-            let home_exists = crates.iter().any(|(p, ..)| homes.contains(&p.as_str()));
-            if deps.iter().any(|d| d == ext)
-                && !homes.contains(&package.as_str())
-                && (package != "caliper-host" || home_exists)
-            {
+            if deps.iter().any(|d| d == ext) && !homes.contains(&package.as_str()) {
                 problems.push(format!("{package} depends on {ext}; only {homes:?} may"));
             }
         }
@@ -740,21 +721,6 @@ fn host_modules_have_no_cycles_and_crates_depend_downwards() {
                 }
                 if to == f.module || e.test {
                     continue;
-                }
-                // phase A: edges between the future-crate directories of caliper-host
-                if CHECK_PHASE_A_DIRS
-                    && package == "caliper-host"
-                    && !key.contains("/bin")
-                    && let (Some(a), Some(b)) = (f.module.first(), to.first())
-                    && a != b
-                    && !dir_allowed(a, b)
-                {
-                    problems.push(format!(
-                        "{}:{}: module {a} uses {b}::{} (the future crate {PHASE_A_PREFIX}{a} may not depend on {PHASE_A_PREFIX}{b})",
-                        f.path.display(),
-                        e.line,
-                        e.to[1..].join("::")
-                    ));
                 }
                 let to_name = format!("{key}/{}", to.join("::"));
                 why.entry((from.clone(), to_name.clone()))

@@ -14,8 +14,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
-use super::admission::Bound;
-use super::telemetry::Telemetry;
+use crate::admission::Bound;
+use crate::telemetry::Telemetry;
 
 /// What the connection layer enforces.
 #[derive(Debug, Clone, Copy)]

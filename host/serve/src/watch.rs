@@ -12,7 +12,7 @@
 //! reported, even when no event names it. This is how a Kubernetes
 //! ConfigMap updates (`caliper.toml -> ..data/caliper.toml`, and `..data`,
 //! a symlink to a timestamped directory, swapped by an atomic rename): every
-//! settled event in a watched directory re-checks the [`Fingerprint`]
+//! settled event in a watched directory re-checks the `Fingerprint`
 //! (resolved path, device, inode) of every watched file, and the
 //! directories the links resolve to are watched too, so a settled change of
 //! a link's target counts as a change of the link. (Size and mtime are not

@@ -6,7 +6,7 @@
 #[allow(missing_docs)]
 mod generated {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../../wit",
         world: "metric-component",
     });
 }
