@@ -68,6 +68,8 @@ const EXTERNAL_HOMES: &[(&str, &[&str])] = &[
     ("indicatif", &["caliper-cli"]),
     ("tracing-subscriber", &["caliper-cli"]),
     ("ctrlc", &["caliper-cli"]),
+    // one error style per layer: thiserror in the libraries, anyhow in the binary
+    ("anyhow", &["caliper-cli"]),
     ("rusqlite", &["caliper-history"]),
     ("oci-client", &["caliper-oci"]),
     ("reqwest", &["caliper-oci"]),

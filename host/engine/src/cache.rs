@@ -45,7 +45,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use anyhow::Result;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use wasmtime::component::Component;
@@ -218,13 +217,14 @@ impl CompileCache {
     }
 
     /// Returns the compiled form of `wasm` (whose sha256 is `digest`, in
-    /// hex), from the cache when an authentic entry is there.
+    /// hex), from the cache when an authentic entry is there. The error is
+    /// the compiler's (a cache that cannot be used is a miss, not an error).
     pub fn load_or_compile(
         &self,
         runtime: &Runtime,
         wasm: &[u8],
         digest: &str,
-    ) -> Result<(Component, CacheStatus)> {
+    ) -> wasmtime::Result<(Component, CacheStatus)> {
         let Some(opened) = self.opened() else {
             let component = Component::new(runtime.engine(), wasm)?;
             return Ok((component, CacheStatus::Disabled));

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use anyhow::Result;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
@@ -27,6 +26,27 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 pub struct RuntimeOptions {
     /// Count fuel (needed when any metric has a fuel budget; costs ~3-4%).
     pub fuel: bool,
+}
+
+/// Why the runtime could not be set up: wasmtime refused the engine
+/// configuration or a host import, or the epoch ticker thread could not
+/// start. Nothing a metric or a config can cause.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// Wasmtime refused the engine configuration or linking an import.
+    #[error("cannot set up the Wasm runtime ({what}): {error}")]
+    Wasmtime {
+        /// What was being set up.
+        what: &'static str,
+        /// Wasmtime's error.
+        error: wasmtime::Error,
+    },
+    /// The epoch ticker thread could not be started.
+    #[error("cannot start the epoch ticker thread: {error}")]
+    Ticker {
+        /// The OS error.
+        error: std::io::Error,
+    },
 }
 
 /// The engine, the linker and the epoch ticker, shared by every plugin and
@@ -45,19 +65,21 @@ struct Ticker {
 
 impl Runtime {
     /// Builds the engine and linker and starts the epoch ticker.
-    pub fn new(options: RuntimeOptions) -> Result<Arc<Runtime>> {
+    pub fn new(options: RuntimeOptions) -> Result<Arc<Runtime>, RuntimeError> {
+        let wasmtime = |what| move |error| RuntimeError::Wasmtime { what, error };
         let mut config = Config::new();
         config
             .wasm_component_model(true)
             .epoch_interruption(true)
             .consume_fuel(options.fuel)
             .cranelift_opt_level(wasmtime::OptLevel::Speed);
-        let engine = Engine::new(&config)?;
+        let engine = Engine::new(&config).map_err(wasmtime("engine configuration"))?;
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        crate::sandbox::shadow_wasi_poll(&mut linker)?;
-        MetricComponent::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wasmtime("WASI imports"))?;
+        crate::sandbox::shadow_wasi_poll(&mut linker).map_err(wasmtime("wasi:io/poll"))?;
+        MetricComponent::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
+            .map_err(wasmtime("the caliper:metric host imports"))?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let handle = {
@@ -70,7 +92,8 @@ impl Runtime {
                         std::thread::sleep(EPOCH_TICK);
                         engine.increment_epoch();
                     }
-                })?
+                })
+                .map_err(|error| RuntimeError::Ticker { error })?
         };
         Ok(Arc::new(Runtime {
             engine,

@@ -21,7 +21,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Result;
 use crossbeam_channel::bounded;
 
 use crate::summary::Stats;
@@ -33,6 +32,35 @@ use caliper_report::compare::SampleText;
 use caliper_types::outcome::Evaluation;
 pub use caliper_types::sample::NO_SEGMENT;
 use caliper_types::sample::{PREPARE_WINDOW_BYTES, Sample, prepare_windows};
+
+/// Why a run stopped with an error. Metric failures are outcomes and bad
+/// records are counted: neither is a `RunError`.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A reader or worker thread could not be started.
+    #[error("cannot start a run thread: {error}")]
+    Thread {
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// The sink refused an evaluation or a sample (a full disk, a closed pipe).
+    #[error("writing results: {error}")]
+    Sink {
+        /// The sink's error.
+        error: std::io::Error,
+    },
+}
+
+/// Why [`sample_texts`] could not read a dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The dataset could not be opened or read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A record could not be read (caliper compare needs every sample's text).
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
 
 /// Records per chunk sent to a worker (at least; a larger `batch_size`
 /// makes chunks larger so batches fill up).
@@ -142,7 +170,7 @@ pub fn run(
     opts: &RunOptions,
     sink: &mut dyn Sink,
     progress: &dyn Fn(u64),
-) -> Result<RunTotals> {
+) -> Result<RunTotals, RunError> {
     let jobs = opts.jobs.max(1);
     let keep_samples = sink.wants_samples();
     let chunk_size = specs
@@ -166,7 +194,8 @@ pub fn run(
         stopped: None,
     };
 
-    std::thread::scope(|scope| -> Result<()> {
+    let thread = |error| RunError::Thread { error };
+    std::thread::scope(|scope| -> Result<(), RunError> {
         // One token per chunk allowed in flight: the reader takes one before it
         // reads a chunk, this thread gives it back when the chunk reaches the
         // sink in order.
@@ -197,7 +226,8 @@ pub fn run(
                         }
                         seq += 1;
                     }
-                })?;
+                })
+                .map_err(thread)?;
         }
         // Workers.
         for w in 0..jobs {
@@ -222,7 +252,8 @@ pub fn run(
                             break;
                         }
                     }
-                })?;
+                })
+                .map_err(thread)?;
         }
         drop(chunk_rx);
         drop(item_tx);
@@ -261,7 +292,7 @@ pub fn run(
             totals.stopped = Some(Stop::Cancelled);
         }
         match sink_error {
-            Some(e) => Err(anyhow::Error::new(e).context("writing results")),
+            Some(error) => Err(RunError::Sink { error }),
             None => Ok(()),
         }
     })?;
@@ -402,7 +433,7 @@ pub fn sample_texts(
     path: &Path,
     mapping: &InputMapping,
     group_by: Option<&str>,
-) -> anyhow::Result<HashMap<String, SampleText>> {
+) -> Result<HashMap<String, SampleText>, ReadError> {
     let mut out = HashMap::new();
     for record in dataset::open(path, mapping, None)? {
         for s in record.samples? {

@@ -48,7 +48,7 @@ pub async fn serve(
     settings: Settings,
     telemetry: Arc<Telemetry>,
     shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+) {
     let limit = settings.max_connections.clamp(1, 1 << 20);
     let slots = Arc::new(Semaphore::new(limit));
     let (closing_tx, closing_rx) = watch::channel(false);
@@ -111,7 +111,6 @@ pub async fn serve(
             settings.shutdown_timeout.as_millis()
         ),
     }
-    Ok(())
 }
 
 /// Answers a connection over the limit with 503 (best effort) and closes it.

@@ -29,12 +29,14 @@ use serde::Serialize;
 use crate::admission::{Budget, MachineDefaults};
 use caliper_config::Config;
 use caliper_engine::cache::CompileCache;
-use caliper_engine::engine::Runtime;
+use caliper_engine::engine::{Runtime, RuntimeError};
 use caliper_engine::instance::MetricInstance;
 use caliper_engine::load;
 use caliper_engine::metric::MetricSpec;
 use caliper_engine::prepared::{Prepare, PreparedSample};
-use caliper_engine::resolve::{ComponentSource, LoadPlan, Network, PlannedMetric, ResolveOptions};
+use caliper_engine::resolve::{
+    ComponentSource, LoadPlan, Network, PlannedMetric, ResolveError, ResolveOptions,
+};
 use caliper_types::outcome::Evaluation;
 use caliper_types::sample::Sample;
 use caliper_types::stage::{FailureMode, Stage};
@@ -304,6 +306,39 @@ pub struct Registry {
     reloading: Mutex<()>,
 }
 
+/// Why [`Registry::open`] could not start the metric set.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The config path cannot be made absolute (no current directory).
+    #[error("{}: {error}", path.display())]
+    Path {
+        /// The path given.
+        path: PathBuf,
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// The config could not be parsed or resolved.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// The config names no metric.
+    #[error("{} defines no metrics; add a [[metric]] table with a `path`", path.display())]
+    NoMetrics {
+        /// The config file.
+        path: PathBuf,
+    },
+    /// The Wasm runtime could not be set up.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// Some metrics did not load (each named, with its reason, one per line).
+    #[error("{} of {total} metrics failed to load:\n{}", failures.len(), failures.join("\n"))]
+    Metrics {
+        /// `  metric `name`: reason`, one per failed metric.
+        failures: Vec<String>,
+        /// Metrics in the config.
+        total: usize,
+    },
+}
+
 impl Registry {
     /// Loads `config_path` and every metric in it. Fails, naming every
     /// metric that cannot load, when any cannot: a service should not start
@@ -317,15 +352,15 @@ impl Registry {
         cache: Option<CompileCache>,
         locked: bool,
         source: Arc<dyn ComponentSource>,
-    ) -> anyhow::Result<Registry> {
-        let config_path = std::path::absolute(config_path)?;
+    ) -> Result<Registry, OpenError> {
+        let config_path = std::path::absolute(config_path).map_err(|error| OpenError::Path {
+            path: config_path.to_owned(),
+            error,
+        })?;
         let plan = resolve(&config_path, locked, &*source)?;
         let config = &plan.config;
         if config.metrics.is_empty() {
-            anyhow::bail!(
-                "{} defines no metrics; add a [[metric]] table with a `path`",
-                config_path.display()
-            );
+            return Err(OpenError::NoMetrics { path: config_path });
         }
         let runtime = Runtime::new(load::runtime_options(config))?;
         let cache = cache.unwrap_or_else(|| load::compile_cache(config));
@@ -346,12 +381,10 @@ impl Registry {
             }
         }
         if !errors.is_empty() {
-            anyhow::bail!(
-                "{} of {} metrics failed to load:\n{}",
-                errors.len(),
-                config.metrics.len(),
-                errors.join("\n")
-            );
+            return Err(OpenError::Metrics {
+                failures: errors,
+                total: config.metrics.len(),
+            });
         }
         let snapshot = Snapshot {
             plan: Arc::new(plan),

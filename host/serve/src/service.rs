@@ -2,12 +2,10 @@
 //! crate documentation describes; and the bearer token it requires.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-use anyhow::Context;
 
 use crate::admission::Budget;
 use crate::admission::MachineDefaults;
@@ -25,6 +23,54 @@ pub const TOKEN_ENV: &str = "CALIPER_SERVE_TOKEN";
 /// Largest token file read.
 const MAX_TOKEN_FILE_BYTES: u64 = 4096;
 
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// `serve.bind` is not a socket address.
+    #[error("serve.bind = {value:?} is not an address: {error}")]
+    Bind {
+        /// The configured value.
+        value: String,
+        /// Why it does not parse.
+        error: std::net::AddrParseError,
+    },
+    /// The bearer token file is unusable.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// Files cannot be watched for hot reload.
+    #[error("cannot watch files for hot reload: {error}")]
+    Watch {
+        /// The watcher's error.
+        error: notify::Error,
+    },
+    /// A thread or the async runtime could not be started.
+    #[error("cannot start {what}: {error}")]
+    Start {
+        /// What was being started.
+        what: &'static str,
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {error}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        error: std::io::Error,
+    },
+}
+
+/// Why `serve.auth_token_file` cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("serve.auth_token_file = {}: {why}", path.display())]
+pub struct TokenError {
+    /// The configured file.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub why: String,
+}
+
 /// How `caliper serve` runs.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -39,25 +85,29 @@ pub struct ServeOptions {
 /// The bearer token in force: `env` (the value of [`TOKEN_ENV`]) if set and
 /// not empty, else the content of `serve.auth_token_file` (trimmed; a
 /// regular file of at most 4 KiB, not empty), else none.
-pub fn auth_token(serve: &ServeConfig, env: Option<&str>) -> anyhow::Result<Option<String>> {
+pub fn auth_token(serve: &ServeConfig, env: Option<&str>) -> Result<Option<String>, TokenError> {
     if let Some(token) = env.map(str::trim).filter(|t| !t.is_empty()) {
         return Ok(Some(token.to_owned()));
     }
     let Some(path) = &serve.auth_token_file else {
         return Ok(None);
     };
-    let token = read_token_file(path)
-        .with_context(|| format!("serve.auth_token_file = {}", path.display()))?;
+    let token = read_token_file(path).map_err(|why| TokenError {
+        path: path.clone(),
+        why,
+    })?;
     Ok(Some(token))
 }
 
-fn read_token_file(path: &Path) -> anyhow::Result<String> {
-    let meta = std::fs::metadata(path)?;
-    anyhow::ensure!(meta.is_file(), "not a regular file");
-    anyhow::ensure!(
-        meta.len() <= MAX_TOKEN_FILE_BYTES,
-        "larger than {MAX_TOKEN_FILE_BYTES} bytes"
-    );
+/// The token in `path`, or what is wrong with the file.
+fn read_token_file(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_TOKEN_FILE_BYTES {
+        return Err(format!("larger than {MAX_TOKEN_FILE_BYTES} bytes"));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -68,9 +118,11 @@ fn read_token_file(path: &Path) -> anyhow::Result<String> {
             );
         }
     }
-    let text = std::fs::read_to_string(path)?;
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let token = text.trim();
-    anyhow::ensure!(!token.is_empty(), "the file is empty");
+    if token.is_empty() {
+        return Err("the file is empty".into());
+    }
     Ok(token.to_owned())
 }
 
@@ -81,15 +133,15 @@ pub fn run(
     registry: Arc<Registry>,
     options: ServeOptions,
     on_listening: impl FnOnce(SocketAddr),
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     let snapshot = registry.snapshot();
     let serve = snapshot.config().serve.clone();
     let bind: SocketAddr = match options.bind {
         Some(addr) => addr,
-        None => serve
-            .bind
-            .parse()
-            .with_context(|| format!("serve.bind = {:?} is not an address", serve.bind))?,
+        None => serve.bind.parse().map_err(|error| ServeError::Bind {
+            value: serve.bind.clone(),
+            error,
+        })?,
     };
     let token = auth_token(&serve, options.token_env.as_deref())?;
     if token.is_none() && !bind.ip().is_loopback() {
@@ -134,7 +186,11 @@ pub fn run(
             max_bytes: serve.queue_max_bytes,
             workers,
         },
-    )?;
+    )
+    .map_err(|error| ServeError::Start {
+        what: "the ingest workers",
+        error,
+    })?;
     let state = Arc::new(AppState {
         registry: registry.clone(),
         telemetry: telemetry.clone(),
@@ -151,14 +207,18 @@ pub fn run(
     let watcher = if options.watch {
         // Watching starts before the listener, so no change after
         // "listening" can be missed.
-        let mut watcher = FileWatcher::new().context("cannot watch files for hot reload")?;
+        let mut watcher = FileWatcher::new().map_err(|error| ServeError::Watch { error })?;
         watcher.set_files(registry.watched_files());
         let (registry, telemetry, stop) = (registry.clone(), telemetry.clone(), stop.clone());
         let debounce = Duration::from_millis(serve.reload_debounce_ms);
         Some(
             std::thread::Builder::new()
                 .name("caliper-watch".into())
-                .spawn(move || watch_and_reload(watcher, &registry, &telemetry, debounce, &stop))?,
+                .spawn(move || watch_and_reload(watcher, &registry, &telemetry, debounce, &stop))
+                .map_err(|error| ServeError::Start {
+                    what: "the watcher thread",
+                    error,
+                })?,
         )
     } else {
         None
@@ -172,19 +232,22 @@ pub fn run(
         .thread_name("caliper-http")
         .max_blocking_threads(serve.concurrency() + 4)
         .thread_keep_alive(Duration::from_secs(2))
-        .build()?;
+        .build()
+        .map_err(|error| ServeError::Start {
+            what: "the async runtime",
+            error,
+        })?;
     let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .with_context(|| format!("cannot listen on {bind}"))?;
-        on_listening(listener.local_addr()?);
+        let listen = |error| ServeError::Listen { addr: bind, error };
+        let listener = tokio::net::TcpListener::bind(bind).await.map_err(listen)?;
+        on_listening(listener.local_addr().map_err(listen)?);
         let app = crate::api::router(state.clone(), serve.max_body_bytes);
         let sweeper = tokio::spawn(sweep_idle(
             registry.clone(),
             Duration::from_millis(serve.idle_instance_timeout_ms),
         ));
         let shutdown_state = state.clone();
-        let served = crate::http::serve(
+        crate::http::serve(
             listener,
             app,
             crate::http::Settings {
@@ -201,7 +264,7 @@ pub fn run(
         )
         .await;
         sweeper.abort();
-        served
+        Ok(())
     });
     state.ready.store(false, Ordering::SeqCst);
     // Evaluation threads still running (their requests gave up waiting, or
