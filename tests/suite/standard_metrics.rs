@@ -158,6 +158,104 @@ impl Rng {
     }
 }
 
+/// Each standard metric's configs as the repo ships them: its labelled
+/// cases, and the metric tables of `examples/caliper.toml` and
+/// `bench/caliper.toml` (keyed by component file name).
+fn shipped_configs(plugin: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let cases = plugins_dir().join(plugin).join("cases.jsonl");
+    for line in std::fs::read_to_string(&cases).unwrap().lines() {
+        let Ok(case) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let config = case.get("config").cloned().unwrap_or_else(|| json!({}));
+        out.push((format!("{}: {}", cases.display(), case["name"]), config));
+    }
+    let component = format!("{}.wasm", plugin.replace('-', "_"));
+    for file in ["examples/caliper.toml", "bench/caliper.toml"] {
+        let path = caliper_tests::repo().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        for m in doc["metric"].as_array().unwrap() {
+            if m["path"].as_str().unwrap().ends_with(&component) {
+                let config = m.get("config").map_or(json!({}), |c| {
+                    serde_json::to_value(c).expect("TOML config is JSON")
+                });
+                // the name defaults to the component's
+                let name = m.get("name").and_then(|n| n.as_str()).unwrap_or(plugin);
+                out.push((format!("{file}: {name}"), config));
+            }
+        }
+    }
+    out
+}
+
+/// The schema a metric describes (derived from its serde `Config` with
+/// schemars) accepts every config the repo ships for it and refuses an
+/// unknown key, which the metric itself refuses too.
+#[test]
+fn every_standard_metric_describes_a_schema_its_shipped_configs_satisfy() {
+    let s = Scratch::new();
+    for plugin in [
+        "budget",
+        "json",
+        "keyword",
+        "language-match",
+        "pii-leak",
+        "refusal",
+        "regex-metric",
+        "response-length",
+        "similarity",
+    ] {
+        let path = wasm(plugin);
+        let run = s
+            .run(&["inspect", path.to_str().unwrap(), "--json"])
+            .expect_code(0);
+        let inspected: Value = serde_json::from_str(&run.stdout()).unwrap();
+        let schema = inspected["descriptor"]["config_schema"].clone();
+        assert_eq!(schema["additionalProperties"], false, "{plugin}: {schema}");
+        assert!(
+            schema["properties"]
+                .as_object()
+                .is_some_and(|p| !p.is_empty()),
+            "{plugin}: {schema}"
+        );
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        compiler.add_resource("config.json", schema).unwrap();
+        let index = compiler
+            .compile("config.json", &mut schemas)
+            .unwrap_or_else(|e| panic!("{plugin}: the schema does not compile: {e}"));
+        let configs = shipped_configs(plugin);
+        assert!(configs.len() >= 3, "{plugin}: {configs:?}");
+        for (origin, config) in &configs {
+            if let Err(e) = schemas.validate(config, index) {
+                panic!("{plugin}: {origin}: {config} does not satisfy the schema: {e}");
+            }
+        }
+        let mut unknown = configs[0].1.clone();
+        unknown["no_such_option"] = json!(1);
+        assert!(
+            schemas.validate(&unknown, index).is_err(),
+            "{plugin}: the schema accepts an unknown key"
+        );
+        s.write(
+            &format!("{plugin}.toml"),
+            &format!(
+                "[[metric]]\nname = \"m\"\npath = {:?}\nconfig = {{ no_such_option = 1 }}\n",
+                path.to_str().unwrap()
+            ),
+        );
+        let refused = s.run(&["list", "--config", &format!("{plugin}.toml")]);
+        assert_ne!(refused.code(), 0, "{plugin} accepted an unknown key");
+        assert!(
+            refused.stderr().contains("no_such_option"),
+            "{plugin}: {}",
+            refused.stderr()
+        );
+    }
+}
+
 #[test]
 fn standard_metrics_never_trap_on_odd_input() {
     let s = Scratch::new();

@@ -8,29 +8,43 @@
 //! sample with none of the configured fields is skipped.
 
 use caliper_sdk::{Descriptor, Error, MetaValue, Metadata, Metric, Outcome, Sample};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
-/// Configuration.
-#[derive(Debug, Deserialize)]
+/// Configuration: at least one of the three limits; an unset limit is not
+/// checked.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(extend("anyOf" = [
+    {"required": ["max_latency_ms"]},
+    {"required": ["max_tokens"]},
+    {"required": ["max_cost_usd"]}
+]))]
 pub struct Config {
     /// Largest accepted latency, in milliseconds.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub max_latency_ms: Option<f64>,
     /// Largest accepted total token count.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub max_tokens: Option<f64>,
     /// Largest accepted cost, in US dollars.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub max_cost_usd: Option<f64>,
     /// Metadata key holding the latency in milliseconds.
+    #[schemars(length(min = 1))]
     pub latency_key: String,
     /// Metadata key holding the total token count.
+    #[schemars(length(min = 1))]
     pub tokens_key: String,
     /// Metadata key holding the prompt tokens; with `completion_tokens_key`
     /// the fallback when the total is absent.
+    #[schemars(length(min = 1))]
     pub prompt_tokens_key: String,
     /// Metadata key holding the completion tokens.
+    #[schemars(length(min = 1))]
     pub completion_tokens_key: String,
     /// Metadata key holding the cost in US dollars.
+    #[schemars(length(min = 1))]
     pub cost_key: String,
 }
 
@@ -78,50 +92,13 @@ impl Metric for Budget {
     type Config = Config;
 
     fn describe() -> Descriptor {
-        let limit = |what: &str| {
-            json!({
-                "type": ["number", "null"],
-                "exclusiveMinimum": 0,
-                "default": null,
-                "description": format!("largest accepted {what}; unset = not checked")
-            })
-        };
-        let key = |default: &str, what: &str| {
-            json!({
-                "type": "string",
-                "minLength": 1,
-                "default": default,
-                "description": format!("metadata key holding {what}")
-            })
-        };
         Descriptor::new("budget", env!("CARGO_PKG_VERSION"))
             .description("latency, token usage and cost stay within configured limits")
             .owner("caliper-standard-metrics")
             .goal("answers stay fast and affordable")
             .tags(["cost", "latency", "tokens", "operations"])
             .unit("fraction of budget", false)
-            .config_schema(json!({
-                "type": "object",
-                "additionalProperties": false,
-                "anyOf": [
-                    {"required": ["max_latency_ms"]},
-                    {"required": ["max_tokens"]},
-                    {"required": ["max_cost_usd"]}
-                ],
-                "properties": {
-                    "max_latency_ms": limit("latency in milliseconds"),
-                    "max_tokens": limit("total token count"),
-                    "max_cost_usd": limit("cost in US dollars"),
-                    "latency_key": key("latency_ms", "the latency in milliseconds"),
-                    "tokens_key": key("total_tokens", "the total token count"),
-                    "prompt_tokens_key": key(
-                        "prompt_tokens",
-                        "prompt tokens (summed with completion tokens when the total is absent)"
-                    ),
-                    "completion_tokens_key": key("completion_tokens", "completion tokens"),
-                    "cost_key": key("cost_usd", "the cost in US dollars")
-                }
-            }))
+            .config_schema_of::<Config>()
     }
 
     fn new(config: Config) -> Result<Self, Error> {

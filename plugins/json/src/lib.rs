@@ -16,8 +16,9 @@
 
 use boon::{Compiler, Draft, SchemaIndex, Schemas, SchemeUrlLoader, ValidationError};
 use caliper_sdk::{Descriptor, Error, Metric, Outcome, Sample};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// How many schema violations the reason lists.
 const MAX_VIOLATIONS_SHOWN: usize = 3;
@@ -27,7 +28,7 @@ const MAX_VIOLATIONS_SHOWN: usize = 3;
 const SCHEMA_LOCATION: &str = "urn:caliper:json-metric:schema";
 
 /// Which part of the output is parsed.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Extract {
     /// The first fenced block (` ```json ` or a bare ` ``` `) if there is
@@ -41,13 +42,15 @@ pub enum Extract {
 }
 
 /// Configuration.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Which part of the output is parsed.
     pub extract: Extract,
     /// A JSON Schema (object or boolean) the parsed value must match. Draft
-    /// 2020-12 unless the schema names another draft in `$schema`.
+    /// 2020-12 unless the schema names another draft in `$schema`; external
+    /// `$ref`s are refused.
+    #[schemars(extend("type" = ["object", "boolean", "null"]))]
     pub schema: Option<Value>,
     /// Treat `format` (e.g. `"email"`, `"date-time"`) as an assertion. Draft
     /// 2020-12 makes it an annotation only, so the default is `false`.
@@ -70,27 +73,7 @@ impl Metric for Json {
             .goal("structured outputs can be consumed by programs without repair")
             .tags(["format", "json", "structured-output"])
             .unit("valid (1) or invalid (0)", true)
-            .config_schema(json!({
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "extract": {
-                        "enum": ["auto", "raw", "fenced"],
-                        "default": "auto",
-                        "description": "raw: whole output; fenced: first ```json or ``` block; auto: fenced block if present, else raw"
-                    },
-                    "schema": {
-                        "type": ["object", "boolean", "null"],
-                        "default": null,
-                        "description": "JSON Schema (Draft 2020-12 unless $schema says otherwise) the value must match; external $refs are refused"
-                    },
-                    "assert_format": {
-                        "type": "boolean",
-                        "default": false,
-                        "description": "treat the `format` keyword as an assertion"
-                    }
-                }
-            }))
+            .config_schema_of::<Config>()
     }
 
     fn new(config: Config) -> Result<Self, Error> {
@@ -271,6 +254,7 @@ fn collect_leaves<'a, 's, 'v>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn metric(config: &str) -> Json {
         caliper_sdk::configure(config).unwrap()
@@ -511,7 +495,11 @@ mod tests {
     fn descriptor_schema_is_valid_json() {
         let d = Json::describe();
         let schema: Value = serde_json::from_str(&d.config_schema).unwrap();
-        assert_eq!(schema["properties"]["extract"]["default"], "auto");
+        assert_eq!(
+            schema["properties"]["schema"]["type"],
+            json!(["object", "boolean", "null"])
+        );
+        assert_eq!(schema["additionalProperties"], false);
         assert_eq!(d.owner, "caliper-standard-metrics");
     }
 }

@@ -25,21 +25,23 @@ pub mod literal;
 use caliper_sdk::pointer::{Found, IfMissing, OneOrMany, Pointer, parse_pointers};
 use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample, TextField};
 use literal::{Haystack, Literal};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Configuration.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Terms that must all appear.
+    #[schemars(inner(length(min = 1)))]
     pub must_include: Vec<String>,
     /// Terms that must not appear.
+    #[schemars(inner(length(min = 1)))]
     pub must_not_include: Vec<String>,
-    /// JSON pointers into the sample whose values (a text or a list of
-    /// texts) must all appear.
+    /// JSON pointers into the sample (e.g. `"/metadata/keyword"`) whose
+    /// values (a text or a list of texts) must all appear.
     pub must_include_from: OneOrMany,
     /// JSON pointers into the sample whose values must not appear.
     pub must_not_include_from: OneOrMany,
@@ -197,58 +199,13 @@ impl Metric for Keyword {
     type Config = Config;
 
     fn describe() -> Descriptor {
-        let pointers = json!({
-            "oneOf": [
-                {"type": "string", "pattern": "^/"},
-                {"type": "array", "items": {"type": "string", "pattern": "^/"}}
-            ],
-            "default": []
-        });
-        let mut include_from = pointers.clone();
-        include_from["description"] = json!(
-            "JSON pointers into the sample (e.g. \"/metadata/keyword\") whose text, or list of texts, must all appear"
-        );
-        let mut exclude_from = pointers;
-        exclude_from["description"] =
-            json!("JSON pointers into the sample whose text, or list of texts, must not appear");
         Descriptor::new("keyword", env!("CARGO_PKG_VERSION"))
             .description("required terms appear and forbidden terms (e.g. competitor names) do not")
             .owner("caliper-standard-metrics")
             .goal("answers mention what they must and never what they must not")
             .tags(["keyword", "compliance", "brand"])
             .unit("violations (missing + forbidden terms)", false)
-            .config_schema(json!({
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "must_include": {
-                        "type": "array",
-                        "items": {"type": "string", "minLength": 1},
-                        "default": [],
-                        "description": "terms that must all appear (literal text)"
-                    },
-                    "must_not_include": {
-                        "type": "array",
-                        "items": {"type": "string", "minLength": 1},
-                        "default": [],
-                        "description": "terms that must not appear (literal text)"
-                    },
-                    "must_include_from": include_from,
-                    "must_not_include_from": exclude_from,
-                    "if_missing": {
-                        "enum": ["skip", "error", "ignore"],
-                        "default": "skip",
-                        "description": "when a *_from pointer finds nothing: skip the sample (reason names the pointer), report an error, or check the other terms only"
-                    },
-                    "case_sensitive": {"type": "boolean", "default": false},
-                    "whole_word": {
-                        "type": "boolean",
-                        "default": true,
-                        "description": "match whole words only (Unicode-aware)"
-                    },
-                    "field": {"enum": ["output", "input"], "default": "output"}
-                }
-            }))
+            .config_schema_of::<Config>()
     }
 
     fn new(config: Config) -> Result<Self, Error> {

@@ -29,8 +29,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use caliper_sdk::{Descriptor, Error, MetaValue, Metric, Outcome, Sample};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 use whatlang::{Detector, Info, Lang};
 
 /// Every language `whatlang` can detect, with its ISO 639-1 code. The
@@ -175,7 +175,7 @@ pub fn iso639_1(lang: Lang) -> &'static str {
 }
 
 /// Configuration.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Metadata key holding the expected language; `null` to always use the
@@ -183,12 +183,15 @@ pub struct Config {
     pub metadata_key: Option<String>,
     /// Candidate languages (ISO 639-1 or 639-3 codes) the detector chooses
     /// among.
+    #[schemars(length(min = 1), transform = supported_languages)]
     pub languages: Vec<String>,
     /// Fewest letters a text needs for its language to be identified (the
     /// output, and all the user's text taken together).
+    #[schemars(range(min = 1))]
     pub min_chars: usize,
     /// Lowest detection confidence (0 to 1) that can fail a sample; a
     /// mismatch below it is a skip.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub min_confidence: f64,
     /// Take the expected language from the conversation (the user turns
     /// since the user last changed language, and assistant turns in that
@@ -198,7 +201,22 @@ pub struct Config {
     /// count as supporting evidence.
     pub assistant_evidence: bool,
     /// With `conversation`: most user turns read back from the last one.
+    #[schemars(range(min = 1))]
     pub max_turns: usize,
+}
+
+/// The schema of `languages` names the languages the detector supports.
+fn supported_languages(schema: &mut schemars::Schema) {
+    let codes: Vec<&str> = LANGUAGES.iter().map(|(c, _)| *c).collect();
+    let description = format!(
+        "{} Supported: {}.",
+        schema
+            .get("description")
+            .and_then(|d| d.as_str())
+            .unwrap_or_default(),
+        codes.join(", ")
+    );
+    schema.insert("description".into(), description.into());
 }
 
 impl Default for Config {
@@ -575,51 +593,13 @@ impl Metric for LanguageMatch {
     type Config = Config;
 
     fn describe() -> Descriptor {
-        let codes: Vec<&str> = LANGUAGES.iter().map(|(c, _)| *c).collect();
         Descriptor::new("language-match", env!("CARGO_PKG_VERSION"))
             .description("the output is written in the expected language (metadata or the user's)")
             .owner("caliper-standard-metrics")
             .goal("users get answers in the language they wrote or asked for")
             .tags(["language", "i18n", "quality"])
             .unit("match (1 = same language, 0 = different)", true)
-            .config_schema(json!({
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "metadata_key": {
-                        "type": ["string", "null"],
-                        "default": "lang",
-                        "description": "metadata key with the expected language (ISO 639-1 or 639-3); null to use the user's messages only"
-                    },
-                    "languages": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": {"type": "string"},
-                        "default": DEFAULT_LANGUAGES,
-                        "description": format!("candidate languages, ISO 639-1 or 639-3; supported: {}", codes.join(", "))
-                    },
-                    "min_chars": {
-                        "type": "integer", "minimum": 1, "default": 20,
-                        "description": "fewest letters a text needs to tell its language"
-                    },
-                    "min_confidence": {
-                        "type": "number", "minimum": 0, "maximum": 1, "default": 0.5,
-                        "description": "lowest detection confidence that can fail a sample; a less confident mismatch is a skip"
-                    },
-                    "conversation": {
-                        "type": "boolean", "default": true,
-                        "description": "take the expected language from the conversation (user turns since the user last changed language, plus assistant turns in that language); false: the last user message only"
-                    },
-                    "assistant_evidence": {
-                        "type": "boolean", "default": true,
-                        "description": "with conversation: earlier assistant turns in the user's language support the user's turns"
-                    },
-                    "max_turns": {
-                        "type": "integer", "minimum": 1, "default": 12,
-                        "description": "with conversation: most user turns read back from the last one"
-                    }
-                }
-            }))
+            .config_schema_of::<Config>()
     }
 
     fn new(config: Config) -> Result<Self, Error> {

@@ -28,8 +28,8 @@ use caliper_sdk::pointer::{Found, IfMissing, OneOrMany, Pointer, parse_pointers}
 use caliper_sdk::{Descriptor, Error, LogLevel, Metric, Outcome, Sample, TextField};
 use prefilter::{Prefilter, TextInfo};
 use regex::Regex;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -37,15 +37,17 @@ use std::sync::{Arc, Mutex};
 const EXCERPT_CHARS: usize = 60;
 
 /// Configuration.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Patterns that must each match somewhere.
+    #[schemars(inner(length(min = 1)))]
     pub must_match: Vec<String>,
     /// Patterns that must not match anywhere.
+    #[schemars(inner(length(min = 1)))]
     pub must_not_match: Vec<String>,
-    /// JSON pointers into the sample whose values (a pattern or a list of
-    /// patterns) must each match.
+    /// JSON pointers into the sample (e.g. `"/metadata/pattern"`) whose
+    /// values (a pattern or a list of patterns) must each match.
     pub must_match_from: OneOrMany,
     /// JSON pointers into the sample whose patterns must not match.
     pub must_not_match_from: OneOrMany,
@@ -214,21 +216,6 @@ impl Metric for RegexMatch {
     type Config = Config;
 
     fn describe() -> Descriptor {
-        let pointers = json!({
-            "oneOf": [
-                {"type": "string", "pattern": "^/"},
-                {"type": "array", "items": {"type": "string", "pattern": "^/"}}
-            ],
-            "default": []
-        });
-        let mut match_from = pointers.clone();
-        match_from["description"] = json!(
-            "JSON pointers into the sample (e.g. \"/metadata/pattern\") whose pattern, or list of patterns, must each match"
-        );
-        let mut not_match_from = pointers;
-        not_match_from["description"] = json!(
-            "JSON pointers into the sample whose pattern, or list of patterns, must not match"
-        );
         Descriptor::new("regex", env!("CARGO_PKG_VERSION"))
             .description(
                 "the output matches every required regular expression and no forbidden one",
@@ -237,32 +224,7 @@ impl Metric for RegexMatch {
             .goal("answers follow required formats and never contain forbidden patterns")
             .tags(["regex", "format", "compliance"])
             .unit("violations (patterns violated)", false)
-            .config_schema(json!({
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "must_match": {
-                        "type": "array",
-                        "items": {"type": "string", "minLength": 1},
-                        "default": [],
-                        "description": "patterns (Rust regex syntax) that must each match"
-                    },
-                    "must_not_match": {
-                        "type": "array",
-                        "items": {"type": "string", "minLength": 1},
-                        "default": [],
-                        "description": "patterns (Rust regex syntax) that must not match"
-                    },
-                    "must_match_from": match_from,
-                    "must_not_match_from": not_match_from,
-                    "if_missing": {
-                        "enum": ["skip", "error", "ignore"],
-                        "default": "skip",
-                        "description": "when a *_from pointer finds nothing: skip the sample (reason names the pointer), report an error, or check the other patterns only"
-                    },
-                    "field": {"enum": ["output", "input"], "default": "output"}
-                }
-            }))
+            .config_schema_of::<Config>()
     }
 
     fn new(config: Config) -> Result<Self, Error> {

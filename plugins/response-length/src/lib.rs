@@ -5,11 +5,11 @@
 //! length; the verdict fails when it is outside `[min, max]`.
 
 use caliper_sdk::{Descriptor, Error, Metric, Outcome, Sample};
-use serde::Deserialize;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// What to count.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Unit {
     /// Whitespace-separated words.
@@ -19,7 +19,7 @@ pub enum Unit {
 }
 
 /// Configuration.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// What to count.
@@ -55,15 +55,7 @@ impl Metric for ResponseLength {
             .goal("answers are neither empty nor walls of text")
             .tags(["format", "length"])
             .unit("words or chars (see config.unit)", false)
-            .config_schema(json!({
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "unit": {"enum": ["words", "chars"], "default": "words"},
-                    "min": {"type": "integer", "minimum": 0, "default": 1},
-                    "max": {"type": ["integer", "null"], "minimum": 0, "default": 400}
-                }
-            }))
+            .config_schema_of::<Config>()
     }
 
     fn new(config: Config) -> Result<Self, Error> {

@@ -20,12 +20,13 @@ pub mod levenshtein;
 pub mod tokens;
 
 use caliper_sdk::{Descriptor, Error, Metric, Outcome, Sample};
-use serde::Deserialize;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use tokens::{Interner, TokenMap};
 
-/// A similarity measure.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+/// A similarity measure (`rouge-l` and `token-f1` are accepted for the
+/// snake_case names).
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
     /// Normalised Levenshtein similarity over characters.
@@ -63,12 +64,14 @@ impl Measure {
 }
 
 /// Configuration.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Which measure is the value and decides the verdict.
+    /// Which measure is the value and decides the verdict (the only one
+    /// computed unless `also` names more).
     pub measure: Measure,
     /// Smallest passing value, in `[0, 1]`.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub threshold: f64,
     /// Whether Levenshtein distinguishes upper and lower case (rapidfuzz
     /// semantics). When `false`, both texts are lower-cased first. The other
@@ -134,40 +137,14 @@ impl Metric for Similarity {
 
     fn describe() -> Descriptor {
         Descriptor::new("similarity", env!("CARGO_PKG_VERSION"))
-            .description("output is close to the expected answer (ROUGE-L, token F1 or Levenshtein)")
+            .description(
+                "output is close to the expected answer (ROUGE-L, token F1 or Levenshtein)",
+            )
             .owner("caliper-standard-metrics")
             .goal("answers stay close to curated reference answers")
             .tags(["reference", "similarity", "rouge", "levenshtein"])
             .unit("similarity ratio (0-1)", true)
-            .config_schema(json!({
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "measure": {
-                        "enum": ["rouge_l", "token_f1", "levenshtein", "rouge-l", "token-f1"],
-                        "default": "rouge_l",
-                        "description": "the measure that is the value and decides the verdict (the only one computed unless `also` names more)"
-                    },
-                    "threshold": {
-                        "type": "number",
-                        "minimum": 0,
-                        "maximum": 1,
-                        "default": 0.5,
-                        "description": "pass when the value is at least this"
-                    },
-                    "case_sensitive": {
-                        "type": "boolean",
-                        "default": true,
-                        "description": "Levenshtein distinguishes case (the other measures never do)"
-                    },
-                    "also": {
-                        "type": "array",
-                        "items": {"enum": ["rouge_l", "token_f1", "levenshtein", "rouge-l", "token-f1"]},
-                        "default": [],
-                        "description": "further measures computed and reported as labels only"
-                    }
-                }
-            }))
+            .config_schema_of::<Config>()
     }
 
     fn new(config: Config) -> Result<Self, Error> {

@@ -188,10 +188,21 @@ impl Descriptor {
         self
     }
 
-    /// Sets the JSON Schema of the configuration.
+    /// Sets the JSON Schema of the configuration, written by hand. Prefer
+    /// [`Descriptor::config_schema_of`], which cannot drift from the config
+    /// type.
     pub fn config_schema(mut self, schema: serde_json::Value) -> Self {
         self.config_schema = schema.to_string();
         self
+    }
+
+    /// Sets the JSON Schema of the configuration to the one derived from
+    /// `C` (`#[derive(schemars::JsonSchema)]` beside `serde::Deserialize`):
+    /// serde attributes (`default`, `deny_unknown_fields`, renames) shape it,
+    /// doc comments become descriptions, `#[schemars(range(..))]` and
+    /// `#[schemars(length(..))]` add bounds.
+    pub fn config_schema_of<C: schemars::JsonSchema>(self) -> Self {
+        self.config_schema(schemars::schema_for!(C).to_value())
     }
 }
 

@@ -233,13 +233,13 @@ fn texts(mut list: Vec<String>) -> Found {
 // ---------------------------------------------------------------------------
 
 /// One pointer or a list of them.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum OneOrMany {
     /// One pointer.
-    One(String),
+    One(#[schemars(regex(pattern = "^/"))] String),
     /// Several.
-    Many(Vec<String>),
+    Many(#[schemars(inner(regex(pattern = "^/")))] Vec<String>),
     /// None (the default).
     #[default]
     #[serde(skip)]
@@ -258,7 +258,9 @@ impl OneOrMany {
 }
 
 /// What happens when a `*_from` pointer finds nothing in a sample.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum IfMissing {
     /// Skip the sample; the reason names the pointer.

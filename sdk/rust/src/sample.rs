@@ -144,7 +144,17 @@ impl Sample {
 
 /// Which text of a sample a metric checks: a common config option
 /// (`"field": "output"` or `"input"`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TextField {
     /// The model output.

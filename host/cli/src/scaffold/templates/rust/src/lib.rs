@@ -3,6 +3,7 @@
 //! team cares about.
 
 use caliper_sdk::{Descriptor, Error, Metric, Outcome, Sample};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The metric, configured.
@@ -11,9 +12,11 @@ pub struct {{Type}} {
 }
 
 /// Configuration (`config = { max_words = 50 }` in caliper.toml).
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// Most words an answer may have.
+    #[schemars(range(min = 1))]
     max_words: usize,
 }
 
@@ -32,6 +35,7 @@ impl Metric for {{Type}} {
             .owner("your-team")
             .goal("Say which business goal this metric protects")
             .unit("words", false)
+            .config_schema_of::<Config>()
     }
 
     fn new(config: Config) -> Result<Self, Error> {
