@@ -524,3 +524,106 @@ fn without_gates_a_significant_drop_is_the_headline() {
         "{md}"
     );
 }
+
+/// Bytes of data in the history: what a prune without limits (which deletes
+/// no finished run) reports.
+fn data_bytes(s: &Scratch) -> f64 {
+    let run = s
+        .run(&["history", "prune", "--no-vacuum", "--json"])
+        .expect_code(0);
+    let v: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(v["deleted_runs"], json!([]), "{v}");
+    v["after"]["used_bytes"].as_f64().unwrap()
+}
+
+#[test]
+fn the_history_stores_repeated_data_once_and_prunes_to_its_limits() {
+    let s = Scratch::new();
+    // 3,000 samples (three chunks) of ~600 characters of varied words.
+    const WORDS: &[&str] = &[
+        "order", "refund", "delivery", "account", "invoice", "card", "plan", "password", "today",
+        "tomorrow", "shipped", "blocked", "updated", "checked", "please", "thanks",
+    ];
+    let mut state: u64 = 42;
+    let mut word = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        WORDS[(state >> 60) as usize]
+    };
+    let lines: Vec<Value> = (0..3000)
+        .map(|i| {
+            let output: Vec<String> = (0..80).map(|k| format!("{}{}", word(), k % 7)).collect();
+            json!({"id": format!("s{i}"), "input": format!("question {i}"),
+                   "output": format!("answer {i} {}", output.join(" ")),
+                   "metadata": {"lang": "en"}})
+        })
+        .collect();
+    s.jsonl("data.jsonl", &lines);
+    s.write(
+        "caliper.toml",
+        &format!(
+            "{}\n[history]\nkeep_runs = 3\n",
+            metric_toml("len", "response-length", "config = { max = 200 }")
+        ),
+    );
+    s.run(&["run", "data.jsonl"]).expect_code(0);
+    let one = data_bytes(&s);
+    s.run(&["run", "data.jsonl"]).expect_code(0);
+    let two = data_bytes(&s);
+    assert!(one > 300e3, "the first run stores the texts: {one} bytes");
+    assert!(
+        two - one < one / 4.0,
+        "a second run of the same data stores its texts again: {one} -> {two} bytes"
+    );
+    let table = s.run(&["history"]).expect_code(0).stdout();
+    assert!(
+        table.contains("2 of 2 runs shown from .caliper/history.db (0.")
+            && table.contains(" MiB of data, "),
+        "{table}"
+    );
+    // keep_runs: the fourth run deletes the first.
+    s.run(&["run", "data.jsonl"]).expect_code(0);
+    s.run(&["run", "data.jsonl"]).expect_code(0);
+    let runs: Value =
+        serde_json::from_str(&s.run(&["history", "--json"]).expect_code(0).stdout()).unwrap();
+    let ids: Vec<i64> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [4, 3, 2], "{runs}");
+    // The kept runs still have their texts (shared with the deleted run).
+    let compared = s
+        .run(&["compare", "--baseline", "run:2", "last", "--format", "json"])
+        .expect_code(0);
+    let v: Value = serde_json::from_str(&compared.stdout()).unwrap();
+    assert_eq!(v["metrics"][0]["transitions"]["pass_pass"], 3000, "{v}");
+
+    // prune: the flag overrides the config; VACUUM shrinks the file.
+    let pruned = s
+        .run(&["history", "prune", "--keep-runs", "1", "--json"])
+        .expect_code(0);
+    let v: Value = serde_json::from_str(&pruned.stdout()).unwrap();
+    assert_eq!(v["deleted_runs"], json!([2, 3]), "{v}");
+    assert_eq!(v["after"]["runs"], 1);
+    assert!(
+        v["after"]["file_bytes"].as_u64() <= v["before"]["file_bytes"].as_u64(),
+        "{v}"
+    );
+    let text = s.run(&["history", "prune"]).expect_code(0).stdout();
+    assert!(text.contains("deleted no run; 1 runs kept"), "{text}");
+    assert!(text.contains("MiB on disk (before:"), "{text}");
+    // A different dataset shares nothing, and the newest run always stays.
+    s.jsonl("other.jsonl", &lines[..10]);
+    s.run(&["run", "other.jsonl"]).expect_code(0);
+    let v: Value = serde_json::from_str(
+        &s.run(&["history", "prune", "--max-size-mib", "0", "--json"])
+            .expect_code(0)
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(v["deleted_runs"], json!([4]), "{v}");
+    assert!(data_bytes(&s) < one / 4.0, "the big run's texts are gone");
+}

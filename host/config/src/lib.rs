@@ -121,6 +121,15 @@ pub struct HistoryConfig {
     /// the metrics' reasons and labels) or `ids` (sample ids, outcomes,
     /// values and durations only).
     pub samples: caliper_types::history::SampleDetail,
+    /// Most finished runs kept: after each recorded run, the oldest beyond
+    /// this are deleted (with their evaluations, and the sample texts no
+    /// kept run shares) [default: all].
+    pub keep_runs: Option<usize>,
+    /// Most data kept, in MiB: after each recorded run, the oldest runs are
+    /// deleted until the data fits (never the newest run) [default: no
+    /// limit]. Freed pages are reused by later runs; `caliper history prune`
+    /// also gives them back to the file system.
+    pub max_size_mib: Option<u64>,
 }
 
 /// Settings of the live service (`caliper serve`). Read at start (except

@@ -2,7 +2,8 @@
 //! about each metric
 //!
 //! The run history in SQLite ([`runs`], re-exported at the root: `History`,
-//! `Recorder`, `RunRef`) and the audit over it ([`audit`]: stale, silent,
+//! `Recorder`, `RunRef`; [`chunks`], how a run's samples and evaluations are
+//! stored; [`retention`], what is kept) and the audit over it ([`audit`]: stale, silent,
 //! noisy, erroring, redundant, slow and ownerless metrics, with evidence).
 //!
 //! It never loads a metric and never reads `caliper.toml`: the runner hands
@@ -10,6 +11,11 @@
 //! stewardship.
 
 pub mod audit;
+pub mod chunks;
+mod db;
+mod error;
+mod record;
+pub mod retention;
 pub mod runs;
 
 pub use runs::*;

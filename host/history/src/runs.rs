@@ -26,8 +26,10 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::audit::{MetricHistory, MetricRun, RunInfo};
+use crate::chunks::{self, StoredEvaluation};
+pub use crate::error::HistoryError;
+pub use crate::record::Recorder;
 use caliper_report::compare::{ResultSet, SampleText};
-use caliper_report::run_report::RunReport;
 pub use caliper_types::history::SampleDetail;
 use caliper_types::outcome::{Evaluation, Status};
 use caliper_types::sample::Sample;
@@ -95,48 +97,22 @@ pub const MIGRATIONS: &[&str] = &[
     // 5: what a run kept of its samples: NULL (all, as every run recorded
     // before) or 'ids' (no texts, no reasons or labels).
     "ALTER TABLE runs ADD COLUMN sample_detail TEXT;",
+    // 6: runs from now on store their samples and evaluations in chunks
+    // (see `chunks`); the texts of a chunk once per content. Runs recorded
+    // before keep their rows in `evaluations` and `samples`.
+    "CREATE TABLE run_chunks (
+         run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+         seq INTEGER NOT NULL,
+         body BLOB NOT NULL,
+         texts BLOB,
+         PRIMARY KEY (run_id, seq)
+     ) WITHOUT ROWID;
+     CREATE INDEX run_chunks_by_texts ON run_chunks (texts);
+     CREATE TABLE sample_texts (
+         digest BLOB PRIMARY KEY,
+         body BLOB NOT NULL
+     ) WITHOUT ROWID;",
 ];
-
-/// Why the history could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum HistoryError {
-    /// SQLite failed.
-    #[error("run history {path}: {error}")]
-    Sqlite {
-        /// The database.
-        path: PathBuf,
-        /// The error.
-        error: rusqlite::Error,
-    },
-    /// The database is newer than this Caliper.
-    #[error(
-        "run history {path} has schema version {found}, newer than this caliper's {supported}; upgrade caliper (the database was not modified)"
-    )]
-    TooNew {
-        /// The database.
-        path: PathBuf,
-        /// Its version.
-        found: i64,
-        /// Ours.
-        supported: i64,
-    },
-    /// A reference to a run that does not exist.
-    #[error("run history {path}: {message}")]
-    NoSuchRun {
-        /// The database.
-        path: PathBuf,
-        /// What was asked for.
-        message: String,
-    },
-    /// The directory could not be created.
-    #[error("run history {path}: {error}")]
-    Io {
-        /// The database.
-        path: PathBuf,
-        /// The error.
-        error: std::io::Error,
-    },
-}
 
 /// A reference to a recorded run, as commands accept it: `last` (the newest
 /// run), `last~N` (N runs before it), `run:ID` or a bare `ID`.
@@ -220,15 +196,11 @@ impl History {
             path: path.to_owned(),
             error,
         };
-        create_private(path).map_err(|error| HistoryError::Io {
+        crate::db::create_private(path).map_err(|error| HistoryError::Io {
             path: path.to_owned(),
             error,
         })?;
-        let mut conn = Connection::open(path).map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(sql)?;
+        let mut conn = crate::db::connect(path).map_err(sql)?;
         let found: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(sql)?;
@@ -275,17 +247,24 @@ impl History {
             .map_err(|e| self.err(e))
     }
 
-    fn err(&self, error: rusqlite::Error) -> HistoryError {
+    pub(crate) fn err(&self, error: rusqlite::Error) -> HistoryError {
         HistoryError::Sqlite {
             path: self.path.clone(),
             error,
         }
     }
 
+    /// The connection (for the other modules of the crate).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Starts recording a run. The run is invisible (to `runs`, `resolve`)
     /// until [`Recorder::finish`]; a recorder dropped before that deletes
-    /// what it wrote. Evaluations are written in short transactions, so
-    /// concurrent runs on one database do not block each other for long.
+    /// what it wrote. Samples and evaluations are stored in chunks by a
+    /// writer thread of the recorder, off the scoring path, each chunk in a
+    /// short transaction, so concurrent runs on one database do not block
+    /// each other for long.
     pub fn start(
         &mut self,
         dataset: &str,
@@ -320,15 +299,7 @@ impl History {
                 )
                 .map_err(sql)?;
         }
-        Ok(Recorder {
-            conn: &mut self.conn,
-            run_id,
-            detail: self.detail,
-            path,
-            pending: 0,
-            finished: false,
-            stewardship: HashMap::new(),
-        })
+        Recorder::start(&mut self.conn, path, run_id, self.detail)
     }
 
     /// The latest runs, newest first.
@@ -433,55 +404,134 @@ impl History {
 
     /// The evaluations of a stored run, as if read from its results file.
     pub fn result_set(&self, run_id: i64) -> Result<ResultSet, HistoryError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT metric, sample_id, name, version, digest, outcome, value, reason, labels,
-                        duration_us
-                 FROM evaluations WHERE run_id = ?1 ORDER BY rowid",
-            )
-            .map_err(|e| self.err(e))?;
+        // A run's metric instances each ran one component.
+        let mut described: HashMap<String, (String, String, String)> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT metric, name, version, digest FROM run_metrics WHERE run_id = ?1")
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([run_id], |r| {
+                    Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+                })
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                let (metric, d) = row.map_err(|e| self.err(e))?;
+                described.insert(metric, d);
+            }
+        }
         let mut set = ResultSet {
             path: PathBuf::from(format!("run:{run_id}")),
             ..ResultSet::default()
         };
-        let rows = stmt
-            .query_map([run_id], |r| {
-                let outcome: String = r.get(5)?;
-                let labels: Option<String> = r.get(8)?;
-                Ok(Evaluation {
-                    metric: r.get(0)?,
-                    sample_id: r.get(1)?,
-                    name: r.get(2)?,
-                    version: r.get(3)?,
-                    digest: r.get(4)?,
-                    outcome: serde_json::from_value(serde_json::Value::String(outcome))
-                        .unwrap_or(Status::Error),
-                    value: r.get(6)?,
-                    reason: r.get(7)?,
-                    labels: labels
-                        .and_then(|l| serde_json::from_str(&l).ok())
-                        .unwrap_or_default(),
-                    duration_us: r.get::<_, i64>(9)? as u64,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        for e in rows {
-            let e = e.map_err(|e| self.err(e))?;
+        self.each_evaluation(run_id, |e| {
+            let (name, version, digest) = described.get(&e.metric).cloned().unwrap_or_default();
             if !set.evaluations.contains_key(&e.metric) {
                 set.metrics.push(e.metric.clone());
             }
-            set.evaluations
-                .entry(e.metric.clone())
-                .or_default()
-                .insert(e.sample_id.clone(), e);
-        }
+            set.evaluations.entry(e.metric.clone()).or_default().insert(
+                e.sample_id.clone(),
+                Evaluation {
+                    sample_id: e.sample_id,
+                    metric: e.metric,
+                    name,
+                    version,
+                    digest,
+                    outcome: e.outcome,
+                    value: e.value,
+                    reason: e.reason,
+                    labels: e.labels,
+                    duration_us: e.duration_us,
+                },
+            );
+        })?;
         Ok(set)
     }
-}
 
-/// Evaluations per write transaction of a [`Recorder`].
-const BATCH: usize = 2000;
+    /// Every evaluation of run `run_id` in the order it was recorded: from
+    /// its chunks, or from its rows for a run recorded before chunks.
+    fn each_evaluation(
+        &self,
+        run_id: i64,
+        mut f: impl FnMut(StoredEvaluation),
+    ) -> Result<(), HistoryError> {
+        let mut any = false;
+        self.each_chunk(run_id, |seq, body, _| {
+            any = true;
+            let (_, evals) = chunks::decode(body).ok_or_else(|| self.damaged(run_id, seq))?;
+            evals.into_iter().for_each(&mut f);
+            Ok(())
+        })?;
+        if any {
+            return Ok(());
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT metric, sample_id, outcome, value, duration_us, reason, labels
+                 FROM evaluations WHERE run_id = ?1 ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([run_id]).map_err(|e| self.err(e))?;
+        let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<StoredEvaluation> {
+            let outcome: String = r.get(2)?;
+            let labels: Option<String> = r.get(6)?;
+            Ok(StoredEvaluation {
+                metric: r.get(0)?,
+                sample_id: r.get(1)?,
+                outcome: Status::parse(&outcome).unwrap_or(Status::Error),
+                value: r.get(3)?,
+                duration_us: r.get::<_, i64>(4)?.max(0) as u64,
+                reason: r.get(5)?,
+                labels: labels
+                    .and_then(|l| serde_json::from_str(&l).ok())
+                    .unwrap_or_default(),
+            })
+        };
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            f(get(r).map_err(|e| self.err(e))?);
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with each chunk of run `run_id` in order: its number, body
+    /// and texts digest.
+    fn each_chunk(
+        &self,
+        run_id: i64,
+        mut f: impl FnMut(i64, &[u8], Option<&[u8]>) -> Result<(), HistoryError>,
+    ) -> Result<(), HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, body, texts FROM run_chunks WHERE run_id = ?1 ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([run_id]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let seq: i64 = r.get(0).map_err(|e| self.err(e))?;
+            let body = r
+                .get_ref(1)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(|e| self.err(e))?;
+            let texts = r
+                .get_ref(2)
+                .and_then(|v| Ok(v.as_blob_or_null()?))
+                .map_err(|e| self.err(e))?;
+            f(seq, body, texts)?;
+        }
+        Ok(())
+    }
+
+    fn damaged(&self, run_id: i64, seq: i64) -> HistoryError {
+        HistoryError::Damaged {
+            path: self.path.clone(),
+            run_id,
+            seq,
+        }
+    }
+}
 
 /// The texts of a stored run's samples, and their segment for `group_by`.
 impl History {
@@ -505,29 +555,39 @@ impl History {
         if detail.as_deref() == Some(SampleDetail::Ids.as_str()) {
             return Ok(None);
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT sample_id, input, output, metadata FROM samples WHERE run_id = ?1")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([run_id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
+        let mut stored = Vec::new();
+        let mut any = false;
+        self.each_chunk(run_id, |seq, body, texts| {
+            any = true;
+            let Some(digest) = texts else {
+                return Ok(());
+            };
+            let (ids, _) = chunks::decode(body).ok_or_else(|| self.damaged(run_id, seq))?;
+            let texts: Vec<u8> = self
+                .conn
+                .query_row(
+                    "SELECT body FROM sample_texts WHERE digest = ?1",
+                    [digest],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.err(e))?;
+            let texts = chunks::decode_texts(&texts).ok_or_else(|| self.damaged(run_id, seq))?;
+            for (id, (input, output, metadata)) in ids.into_iter().zip(texts) {
+                stored.push((id, input, output, metadata));
+            }
+            Ok(())
+        })?;
+        if !any {
+            stored = self.sample_rows(run_id)?;
+        }
         let mut out = HashMap::new();
-        for row in rows {
-            let (id, input, output, metadata) = row.map_err(|e| self.err(e))?;
+        for (id, input, output, metadata) in stored {
+            if out.contains_key(&id) {
+                continue; // the first of a duplicated id wins
+            }
             let segment = group_by.map(|key| {
                 let sample = Sample {
-                    metadata: metadata
-                        .as_deref()
-                        .and_then(|m| serde_json::from_str(m).ok())
-                        .unwrap_or_default(),
+                    metadata: metadata.clone().unwrap_or_default(),
                     ..Sample::default()
                 };
                 sample
@@ -546,6 +606,43 @@ impl History {
         Ok(Some(out))
     }
 }
+
+impl History {
+    /// The `samples` rows of a run recorded before chunks.
+    fn sample_rows(&self, run_id: i64) -> Result<Vec<SampleRow>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sample_id, input, output, metadata FROM samples WHERE run_id = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([run_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, input, output, metadata) = row.map_err(|e| self.err(e))?;
+            let metadata = metadata
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok());
+            out.push((id, input, output, metadata));
+        }
+        Ok(out)
+    }
+}
+
+/// A stored sample: id, input, output, metadata.
+type SampleRow = (
+    String,
+    String,
+    String,
+    Option<caliper_types::sample::Metadata>,
+);
 
 /// What `caliper audit` reads.
 impl History {
@@ -588,13 +685,6 @@ impl History {
             .conn
             .prepare(
                 "SELECT metric, name, version, owner, stage, review_by FROM run_metrics
-                 WHERE run_id = ?1 ORDER BY rowid",
-            )
-            .map_err(|e| self.err(e))?;
-        let mut evals = self
-            .conn
-            .prepare(
-                "SELECT metric, sample_id, outcome, duration_us FROM evaluations
                  WHERE run_id = ?1 ORDER BY rowid",
             )
             .map_err(|e| self.err(e))?;
@@ -642,29 +732,23 @@ impl History {
             // metrics on one sample get one key.
             let mut samples: HashMap<String, u32> = HashMap::new();
             let mut seen: std::collections::HashSet<(usize, u32)> = Default::default();
-            let mut rows = evals.query([run.id]).map_err(|e| self.err(e))?;
-            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-                let metric: String = r.get(0).map_err(|e| self.err(e))?;
-                let Some(&i) = slot.get(&metric) else {
-                    continue;
+            self.each_evaluation(run.id, |e| {
+                let Some(&i) = slot.get(&e.metric) else {
+                    return;
                 };
-                let sample_id: String = r.get(1).map_err(|e| self.err(e))?;
-                let outcome: String = r.get(2).map_err(|e| self.err(e))?;
-                let duration: i64 = r.get(3).map_err(|e| self.err(e))?;
-                let status: Status = serde_json::from_value(serde_json::Value::String(outcome))
-                    .unwrap_or(Status::Error);
+                let status = e.outcome;
                 let m = &mut metrics[i];
                 let mr = m.runs.last_mut().expect("pushed above");
                 mr.counts.add(status);
-                mr.durations_us.push(duration.max(0) as u64);
+                mr.durations_us.push(e.duration_us);
                 let next = samples.len() as u32;
-                let sample = *samples.entry(sample_id).or_insert(next);
+                let sample = *samples.entry(e.sample_id).or_insert(next);
                 // A duplicated sample id keeps its first verdict.
                 if matches!(status, Status::Pass | Status::Fail) && seen.insert((i, sample)) {
                     let key = ((run_index as u64) << 32) | u64::from(sample);
                     m.verdicts.push((key, status == Status::Fail));
                 }
-            }
+            })?;
         }
         for m in &mut metrics {
             m.verdicts.sort_unstable_by_key(|v| v.0);
@@ -674,207 +758,10 @@ impl History {
     }
 }
 
-/// A run being recorded (see [`History::start`]).
-pub struct Recorder<'a> {
-    conn: &'a mut Connection,
-    run_id: i64,
-    detail: SampleDetail,
-    path: PathBuf,
-    /// Evaluations in the open transaction.
-    pending: usize,
-    finished: bool,
-    /// Per metric instance, written with the run's figures.
-    stewardship: HashMap<String, Stewardship>,
-}
-
-impl Recorder<'_> {
-    fn err(&self, error: rusqlite::Error) -> HistoryError {
-        HistoryError::Sqlite {
-            path: self.path.clone(),
-            error,
-        }
-    }
-
-    /// The id the run will have.
-    pub fn run_id(&self) -> i64 {
-        self.run_id
-    }
-
-    /// Sets a metric instance's owner, stage and review-by date for this
-    /// run (see [`Stewardship::resolve`]); written by [`Recorder::finish`].
-    pub fn stewardship(&mut self, metric: &str, stewardship: Stewardship) {
-        self.stewardship.insert(metric.to_owned(), stewardship);
-    }
-
-    /// Records one evaluation (without its reason and labels when the run
-    /// keeps only ids).
-    pub fn evaluation(&mut self, e: &Evaluation) -> Result<(), HistoryError> {
-        let full = self.detail == SampleDetail::Full;
-        let labels = (full && !e.labels.is_empty())
-            .then(|| serde_json::to_string(&e.labels).unwrap_or_default());
-        let reason = e.reason.as_ref().filter(|_| full);
-        let run_id = self.run_id;
-        self.insert(
-            "INSERT INTO evaluations (run_id, metric, sample_id, name, version, digest,
-                 outcome, value, reason, labels, duration_us)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                run_id,
-                e.metric,
-                e.sample_id,
-                e.name,
-                e.version,
-                e.digest,
-                e.outcome.as_str(),
-                e.value,
-                reason,
-                labels,
-                e.duration_us as i64
-            ],
-        )
-    }
-
-    /// Records one sample's texts and metadata (the first of a duplicated id
-    /// wins); nothing when the run keeps only ids (the evaluations have
-    /// them).
-    pub fn sample(&mut self, s: &Sample) -> Result<(), HistoryError> {
-        if self.detail == SampleDetail::Ids {
-            return Ok(());
-        }
-        let metadata = (!s.metadata.is_empty())
-            .then(|| serde_json::to_string(&s.metadata).unwrap_or_default());
-        let run_id = self.run_id;
-        self.insert(
-            "INSERT OR IGNORE INTO samples (run_id, sample_id, input, output, metadata)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![run_id, s.id, &*s.input, s.output, metadata],
-        )
-    }
-
-    /// One row, in the open write transaction (begun if none is open and
-    /// committed every [`BATCH`] rows).
-    fn insert(&mut self, sql: &str, row: &[&dyn rusqlite::ToSql]) -> Result<(), HistoryError> {
-        if self.pending == 0 {
-            self.conn
-                .execute_batch("BEGIN IMMEDIATE")
-                .map_err(|e| self.err(e))?;
-        }
-        let inserted = self
-            .conn
-            .prepare_cached(sql)
-            .and_then(|mut stmt| stmt.execute(row));
-        inserted.map_err(|e| self.err(e))?;
-        self.pending += 1;
-        if self.pending >= BATCH {
-            self.commit_pending()?;
-        }
-        Ok(())
-    }
-
-    fn commit_pending(&mut self) -> Result<(), HistoryError> {
-        if self.pending > 0 {
-            self.pending = 0;
-            self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
-        }
-        Ok(())
-    }
-
-    /// Stores the run's summary, which makes it visible; returns its id.
-    pub fn finish(mut self, report: &RunReport) -> Result<i64, HistoryError> {
-        self.commit_pending()?;
-        let path = self.path.clone();
-        let sql = |error| HistoryError::Sqlite {
-            path: path.clone(),
-            error,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        for m in &report.metrics {
-            let st = self.stewardship.get(&m.metric).cloned().unwrap_or_default();
-            tx.execute(
-                "INSERT INTO run_metrics (run_id, metric, name, version, digest, figures,
-                     owner, stage, review_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    self.run_id,
-                    m.metric,
-                    m.name,
-                    m.version,
-                    m.digest,
-                    serde_json::to_string(&m.figures).unwrap_or_default(),
-                    st.owner,
-                    // Always set, so that a recorded run is told from an old one.
-                    st.stage.unwrap_or_default().as_str(),
-                    st.review_by.map(|d| d.to_string()),
-                ],
-            )
-            .map_err(sql)?;
-        }
-        // Segments are metadata values: not kept when only ids are.
-        let summary = match self.detail {
-            SampleDetail::Full => serde_json::to_string(report),
-            SampleDetail::Ids => serde_json::to_string(&RunReport {
-                segments: Default::default(),
-                ..report.clone()
-            }),
-        }
-        .unwrap_or_default();
-        tx.execute(
-            "UPDATE runs SET dataset_digest = ?2, records = ?3, samples = ?4,
-                 invalid_records = ?5, passed = ?6, elapsed_s = ?7, summary = ?8
-             WHERE id = ?1",
-            params![
-                self.run_id,
-                report.dataset_digest,
-                report.records as i64,
-                report.samples as i64,
-                report.invalid_records as i64,
-                report.passed,
-                report.elapsed_s,
-                summary
-            ],
-        )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)?;
-        self.finished = true;
-        Ok(self.run_id)
-    }
-}
-
-/// Creates `path` empty and `0600` if it does not exist (an existing
-/// database keeps the mode its owner gave it).
-fn create_private(path: &Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-impl Drop for Recorder<'_> {
-    /// An unfinished run (Ctrl-C, an error) leaves nothing behind.
-    fn drop(&mut self) {
-        if self.finished {
-            return;
-        }
-        if self.pending > 0 {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-        let _ = self
-            .conn
-            .execute("DELETE FROM runs WHERE id = ?1", [self.run_id]);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use caliper_report::run_report::RunReport;
 
     fn report() -> RunReport {
         RunReport {
@@ -1172,18 +1059,33 @@ mod tests {
         let path = dir.path().join("history.db");
         let previous = MIGRATIONS.len() - 1;
         {
-            let mut h = History::open_at_version(&path, previous).unwrap();
+            let h = History::open_at_version(&path, previous).unwrap();
             assert_eq!(h.version().unwrap(), previous as i64);
-            // What the previous caliper wrote (without stewardship columns).
-            let mut r = h.start("old.jsonl", Path::new("caliper.toml"), "").unwrap();
-            r.evaluation(&eval("s1", Status::Pass)).unwrap();
-            r.evaluation(&eval("s2", Status::Fail)).unwrap();
-            let run_id = r.finish(&report()).unwrap();
+            // What the previous caliper wrote: a run with one row per
+            // evaluation and per sample, no stewardship.
+            let summary = serde_json::to_string(&report()).unwrap();
             h.conn
                 .execute(
-                    "INSERT INTO run_metrics (run_id, metric, name, version, digest, figures)
-                     VALUES (?1, 'lang', 'language-match', '0.1.0', 'sha256:cd', '{}')",
-                    [run_id],
+                    "INSERT INTO runs (id, started_at, caliper_version, dataset, config_path,
+                         config, records, samples, invalid_records, passed, elapsed_s, summary)
+                     VALUES (1, '2026-11-01T00:00:00Z', '0.1.0', 'old.jsonl', 'caliper.toml',
+                         '', 2, 2, 0, 0, 1.0, ?1)",
+                    [summary],
+                )
+                .unwrap();
+            h.conn
+                .execute_batch(
+                    r#"INSERT INTO run_metrics (run_id, metric, name, version, digest, figures)
+                     VALUES (1, 'lang', 'language-match', '0.1.0', 'sha256:cd', '{}');
+                     INSERT INTO evaluations (run_id, metric, sample_id, name, version, digest,
+                         outcome, value, reason, labels, duration_us)
+                     VALUES (1, 'lang', 's1', 'language-match', '0.1.0', 'sha256:cd', 'pass',
+                         1.0, NULL, '{"detected":"de"}', 5),
+                            (1, 'lang', 's2', 'language-match', '0.1.0', 'sha256:cd', 'fail',
+                         0.0, 'english', NULL, 5);
+                     INSERT INTO samples (run_id, sample_id, input, output, metadata)
+                     VALUES (1, 's1', 'Hallo', 'Guten Tag', '{"lang":"de"}'),
+                            (1, 's2', 'Wie?', 'Hello', NULL);"#,
                 )
                 .unwrap();
         }
@@ -1204,14 +1106,48 @@ mod tests {
             ),
             (1, 1)
         );
-        let report = crate::audit::audit(
+        let audited = crate::audit::audit(
             &runs,
             &metrics,
             vec![],
             &crate::audit::Settings::default(),
             caliper_types::date::Date::parse("2027-01-01").unwrap(),
         );
-        let kinds: Vec<_> = report.metrics[0].findings.iter().map(|f| f.kind).collect();
+        let kinds: Vec<_> = audited.metrics[0].findings.iter().map(|f| f.kind).collect();
         assert_eq!(kinds, [crate::audit::Kind::Ownerless]);
+        // The old run's rows read as a new run's chunks do.
+        let set = h.result_set(1).unwrap();
+        let s2 = &set.evaluations["lang"]["s2"];
+        assert_eq!(
+            (s2.outcome, s2.reason.as_deref()),
+            (Status::Fail, Some("english"))
+        );
+        assert_eq!(s2.digest, "sha256:cd");
+        let texts = h.sample_texts(1, Some("lang")).unwrap().unwrap();
+        assert_eq!(texts["s1"].output, "Guten Tag");
+        assert_eq!(texts["s1"].segment.as_deref(), Some("de"));
+        // A run recorded now sits beside it; pruning to one run deletes the
+        // old one with its rows.
+        let mut h = h;
+        let mut r = h.start("new.jsonl", Path::new("caliper.toml"), "").unwrap();
+        r.evaluation(&eval("s1", Status::Pass)).unwrap();
+        r.finish(&report()).unwrap();
+        assert_eq!(h.runs(10).unwrap().len(), 2);
+        let deleted = h
+            .prune(&crate::retention::Retention {
+                keep_runs: Some(1),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(deleted.runs, [1]);
+        let rows: i64 = h
+            .conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM evaluations) + (SELECT count(*) FROM samples)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 0);
     }
 }

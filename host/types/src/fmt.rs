@@ -63,9 +63,20 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A size in bytes as MiB with one decimal: `1572864` is `1.5 MiB`.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_are_mib() {
+        assert_eq!(mib(1_572_864), "1.5 MiB");
+        assert_eq!(mib(0), "0.0 MiB");
+    }
 
     #[test]
     fn each_format_reads_as_documented() {

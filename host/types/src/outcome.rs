@@ -63,6 +63,11 @@ impl Status {
             Status::Invalid => "invalid",
         }
     }
+
+    /// The status [`Status::as_str`] names, if `name` is one.
+    pub fn parse(name: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 impl std::fmt::Display for Status {

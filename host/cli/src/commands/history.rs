@@ -1,11 +1,14 @@
-//! `caliper history`: the trend of each metric across recorded runs.
+//! `caliper history`: the trend of each metric across recorded runs, and
+//! `caliper history prune`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use caliper_config::Config;
 use caliper_history::History;
-use clap::Args;
+use caliper_history::retention::Retention;
+use caliper_types::fmt::mib;
+use clap::{Args, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::common::Exit;
@@ -17,17 +20,28 @@ use crate::common::Exit;
 /// Every `caliper run` records itself in the run history ([history] path in
 /// the config, default .caliper/history.db beside it; --no-history skips
 /// it). Compare two stored runs with `caliper compare --baseline last~1 last`.
+/// The last line gives the database's size; [history] keep_runs and
+/// max_size_mib bound it after every run, `caliper history prune` on demand.
 ///
 /// Examples:
 ///
 ///   caliper history
 ///   caliper history --metric language-match --limit 50
 ///   caliper history --json
+///   caliper history prune --keep-runs 30
 #[derive(Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, args_conflicts_with_subcommands = true)]
 pub struct HistoryCommand {
-    /// Config file (for the history's location).
-    #[arg(short, long, default_value = "caliper.toml", value_name = "FILE")]
+    #[command(subcommand)]
+    action: Option<HistoryAction>,
+    /// Config file (for the history's location and limits).
+    #[arg(
+        short,
+        long,
+        default_value = "caliper.toml",
+        value_name = "FILE",
+        global = true
+    )]
     config: PathBuf,
     /// Only these metric instances (repeatable).
     #[arg(short, long = "metric", value_name = "NAME")]
@@ -40,15 +54,68 @@ pub struct HistoryCommand {
     json: bool,
 }
 
+#[derive(Subcommand)]
+enum HistoryAction {
+    Prune(PruneArgs),
+}
+
+/// Delete the oldest runs beyond the limits, then shrink the file (VACUUM)
+///
+/// Limits come from [history] keep_runs and max_size_mib in the config; the
+/// flags override them. The newest run is always kept; a run's sample texts
+/// go only when no kept run shares them. Runs that started over a day ago
+/// and never finished (their process died) are deleted too; runs still
+/// recording are not touched. Prints what went and the size before and
+/// after.
+///
+/// Examples:
+///
+///   caliper history prune                     # the config's limits
+///   caliper history prune --keep-runs 30
+///   caliper history prune --max-size-mib 500 --json
+#[derive(Args)]
+#[command(verbatim_doc_comment)]
+struct PruneArgs {
+    /// Keep at most this many runs (the newest).
+    #[arg(long, value_name = "N")]
+    keep_runs: Option<usize>,
+    /// Keep at most this much data, in MiB (the newest run stays even if larger).
+    #[arg(long, value_name = "MIB")]
+    max_size_mib: Option<u64>,
+    /// Skip the VACUUM: freed pages stay in the file for later runs.
+    #[arg(long)]
+    no_vacuum: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The history database of a config, which must exist.
+fn history_path(config: &Config) -> Result<PathBuf> {
+    let path = config.history.path.clone().unwrap_or_default();
+    if !path.exists() {
+        anyhow::bail!(
+            "no run history at {} yet: `caliper run` records one",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// The limits `[history]` sets.
+pub fn retention(config: &caliper_config::HistoryConfig) -> Retention {
+    Retention {
+        keep_runs: config.keep_runs,
+        max_size: config.max_size_mib.map(|m| m.saturating_mul(1 << 20)),
+    }
+}
+
 impl HistoryCommand {
     pub fn execute(self) -> Result<Exit> {
         let config = Config::load(&self.config)?;
-        let path = config.history.path.clone().unwrap_or_default();
-        if !path.exists() {
-            anyhow::bail!(
-                "no run history at {} yet: `caliper run` records one",
-                path.display()
-            );
+        let path = history_path(&config)?;
+        if let Some(HistoryAction::Prune(args)) = self.action {
+            return prune(&path, &config, args);
         }
         let history = History::open(&path)?;
         let mut runs = history.runs(self.limit)?;
@@ -109,7 +176,80 @@ impl HistoryCommand {
             table.add_row(row);
         }
         println!("{table}");
-        println!("{} runs shown from {}", runs.len(), path.display());
+        let size = history.size()?;
+        println!(
+            "{} of {} runs shown from {} ({} of data, {} on disk)",
+            runs.len(),
+            size.runs,
+            path.display(),
+            mib(size.used_bytes),
+            mib(size.file_bytes)
+        );
         Ok(Exit::Success)
     }
+}
+
+fn prune(path: &Path, config: &Config, args: PruneArgs) -> Result<Exit> {
+    let mut limits = retention(&config.history);
+    if args.keep_runs.is_some() {
+        limits.keep_runs = args.keep_runs;
+    }
+    if let Some(m) = args.max_size_mib {
+        limits.max_size = Some(m.saturating_mul(1 << 20));
+    }
+    let mut history = History::open(path)?;
+    let before = history.size()?;
+    let pruned = history.prune(&limits)?;
+    if !args.no_vacuum {
+        history.vacuum()?;
+    }
+    let after = history.size()?;
+    if args.json {
+        let out = serde_json::json!({
+            "path": path,
+            "deleted_runs": pruned.runs,
+            "abandoned_runs": pruned.abandoned,
+            "before": before,
+            "after": after,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(Exit::Success);
+    }
+    if !limits.is_set() {
+        println!(
+            "no limit set ([history] keep_runs / max_size_mib, or --keep-runs / --max-size-mib): \
+             no finished run deleted"
+        );
+    }
+    let ids = |ids: &[i64]| {
+        ids.iter()
+            .map(|id| format!("run:{id}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match pruned.runs.len() {
+        0 => println!("deleted no run; {} runs kept", after.runs),
+        n => println!(
+            "deleted {n} runs ({}); {} runs kept",
+            ids(&pruned.runs),
+            after.runs
+        ),
+    }
+    if !pruned.abandoned.is_empty() {
+        println!(
+            "deleted {} abandoned runs ({})",
+            pruned.abandoned.len(),
+            ids(&pruned.abandoned)
+        );
+    }
+    println!(
+        "{}: {} of data, {} on disk (before: {}, {}){}",
+        path.display(),
+        mib(after.used_bytes),
+        mib(after.file_bytes),
+        mib(before.used_bytes),
+        mib(before.file_bytes),
+        if args.no_vacuum { "; not vacuumed" } else { "" }
+    );
+    Ok(Exit::Success)
 }

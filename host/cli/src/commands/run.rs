@@ -382,9 +382,18 @@ impl RunCommand {
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
-        if let Some(r) = recorder {
-            let id = r.finish(&report)?;
+        // `map` consumes the recorder, whose borrow of `history` ends here.
+        if let Some(id) = recorder.map(|r| r.finish(&report)).transpose()? {
             tracing::info!(run = id, "recorded in the run history");
+        }
+        // [history] keep_runs / max_size_mib: a failure to prune is not the
+        // run's (its results are stored); the next run or `caliper history
+        // prune` tries again.
+        let limits = super::history::retention(&config.history);
+        if let Some(h) = history.as_mut().filter(|_| limits.is_set())
+            && let Err(e) = h.prune(&limits)
+        {
+            tracing::warn!("could not prune the run history: {e}");
         }
         if let Some(path) = &self.junit {
             let suite = format!("caliper run {}", self.dataset.display());
