@@ -38,28 +38,18 @@ CONFIG=bench/caliper.toml
 # `regex-metric`; its component is regex_metric.wasm).
 PLUGINS=(response-length language-match refusal keyword regex-metric json pii-leak similarity budget)
 
-say() { printf '\n== %s\n' "$*" >&2; }
+source bench/lib.sh
 
 mkdir -p "$OUT"
 DATA="$OUT/bench.jsonl"
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    say "building caliper and caliper-bench (release)"
-    cargo build --release -p caliper-cli -p caliper-bench
-    say "building the standard metrics (wasm32-wasip2, profile plugin)"
-    if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
-        echo "the wasm32-wasip2 target is missing: rustup target add wasm32-wasip2" >&2
-        exit 2
-    fi
-    args=()
-    for p in "${PLUGINS[@]}"; do args+=(-p "$p"); done
-    # One command for all: features unify as they do for users who build
-    # every standard metric (scripts/build-plugins.sh).
-    cargo build --profile plugin --target wasm32-wasip2 "${args[@]}"
+    build_release caliper-cli caliper-bench
+    build_metrics "${PLUGINS[@]}"
 fi
 if [[ "$TARGET_DIR" != target ]]; then
     # caliper.toml names components under ../target; point it at this target dir.
-    sed "s#\.\./target/#$(realpath "$TARGET_DIR")/#" "$CONFIG" > "$OUT/caliper.toml"
+    point_config "$CONFIG" ../target/ "$TARGET_DIR" > "$OUT/caliper.toml"
     CONFIG="$OUT/caliper.toml"
 fi
 CALIPER="$TARGET_DIR/release/caliper"

@@ -35,19 +35,17 @@ PYTHON=${PYTHON:-python3}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 BEFORE=${BEFORE:-}
 
-say() { printf '\n== %s\n' "$*" >&2; }
+source bench/lib.sh
 
 mkdir -p "$OUT"
 OUT=$(realpath "$OUT")
 DATA="$OUT/short.jsonl"
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    say "building caliper (release) and three metrics (wasm32-wasip2, profile plugin)"
-    cargo build -q --release -p caliper-cli
-    cargo build -q --profile plugin --target wasm32-wasip2 -p response-length -p keyword -p budget
+    build_release caliper-cli
+    build_metrics response-length keyword budget
 fi
 CALIPER=$(realpath "$TARGET_DIR/release/caliper")
-WASM=$(realpath "$TARGET_DIR/wasm32-wasip2/plugin")
 
 if [[ ! -s "$DATA" ]] || [[ $(wc -l <"$DATA") -ne $RECORDS ]]; then
     say "generating $RECORDS records -> $DATA"
@@ -56,7 +54,7 @@ fi
 
 # The config, with the components of this build and a history in $OUT.
 config() { # <history db>
-    sed -e "s|\.\./\.\./target/wasm32-wasip2/plugin|$WASM|" bench/history/caliper.toml
+    point_config bench/history/caliper.toml ../../target/ "$TARGET_DIR"
     printf '\n[history]\npath = "%s"\n' "$1"
 }
 config "$OUT/first.db" >"$OUT/first.toml"

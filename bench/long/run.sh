@@ -45,25 +45,17 @@ PYTHON=${PYTHON:-python3}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 PLUGINS=(keyword regex-metric json response-length similarity)
 
-say() { printf '\n== %s\n' "$*" >&2; }
+source bench/lib.sh
 
 mkdir -p "$OUT"
 DATA="$OUT/long.jsonl"
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    say "building caliper and caliper-bench (release)"
-    cargo build --release -p caliper-cli -p caliper-bench
-    say "building the metrics (wasm32-wasip2, profile plugin; +simd128 from .cargo/config.toml)"
-    if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
-        echo "the wasm32-wasip2 target is missing: rustup target add wasm32-wasip2" >&2
-        exit 2
-    fi
-    args=()
-    for p in "${PLUGINS[@]}"; do args+=(-p "$p"); done
-    cargo build --profile plugin --target wasm32-wasip2 "${args[@]}"
+    build_release caliper-cli caliper-bench
+    build_metrics "${PLUGINS[@]}"
 fi
 # caliper.toml names components under ../../target; point it at this target dir.
-sed "s#\.\./\.\./target/#$(realpath "$TARGET_DIR")/#" bench/long/caliper.toml > "$OUT/caliper.toml"
+point_config bench/long/caliper.toml ../../target/ "$TARGET_DIR" > "$OUT/caliper.toml"
 CONFIG="$OUT/caliper.toml"
 CALIPER="$TARGET_DIR/release/caliper"
 BENCH="$TARGET_DIR/release/caliper-bench"
