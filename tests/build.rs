@@ -1,6 +1,8 @@
-//! Builds every metric component (the standard metrics in `plugins/` and the
-//! fixtures in `tests/fixtures/`) for `wasm32-wasip2`, from source, and tells
-//! the test suite where they are (`CALIPER_TEST_WASM_DIR`).
+//! Builds the test components (the fixtures in `tests/fixtures/` and the
+//! conformance metric) for `wasm32-wasip2`, from source, and tells the test
+//! suite where they are (`CALIPER_TEST_WASM_DIR`) and where `caliper-builtin`
+//! built the standard metrics of `plugins/` that the binary embeds
+//! (`CALIPER_BUILTIN_WASM_DIR`): the suite tests those very files.
 //!
 //! The nested cargo uses its own target directory, so it never waits on the
 //! lock of the build that runs this script.
@@ -49,8 +51,8 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let target_dir = root.join("target").join("test-wasm");
-    let mut packages = package_names(&root.join("plugins"));
-    packages.extend(package_names(&manifest_dir.join("fixtures")));
+    let builtin_packages = package_names(&root.join("plugins"));
+    let mut packages = package_names(&manifest_dir.join("fixtures"));
     packages.extend(package_names(&manifest_dir.join("conformance")));
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -88,5 +90,12 @@ fn main() {
     println!(
         "cargo:rustc-env=CALIPER_TEST_PACKAGES={}",
         packages.join(",")
+    );
+    let builtin_dir = std::env::var("DEP_CALIPER_BUILTIN_WASM_DIR")
+        .expect("caliper-builtin says where it built the standard metrics");
+    println!("cargo:rustc-env=CALIPER_BUILTIN_WASM_DIR={builtin_dir}");
+    println!(
+        "cargo:rustc-env=CALIPER_BUILTIN_PACKAGES={}",
+        builtin_packages.join(",")
     );
 }

@@ -9,17 +9,31 @@ pub fn wasm_dir() -> PathBuf {
     PathBuf::from(env!("CALIPER_TEST_WASM_DIR"))
 }
 
+/// Directory holding the standard metrics as `caliper-builtin` built them
+/// (the bytes the `caliper` binary embeds).
+pub fn builtin_wasm_dir() -> PathBuf {
+    PathBuf::from(env!("CALIPER_BUILTIN_WASM_DIR"))
+}
+
 /// Path of the component built from package `package` (e.g.
-/// `language-match`).
+/// `language-match`, or a fixture).
 pub fn wasm(package: &str) -> PathBuf {
     // A stale `.wasm` from an older build may still sit in the directory;
     // only packages this build compiled count.
+    let builtin = env!("CALIPER_BUILTIN_PACKAGES")
+        .split(',')
+        .any(|p| p == package);
     assert!(
-        packages().contains(&package),
-        "{package} is not a package build.rs compiles (known: {:?})",
+        builtin || packages().contains(&package),
+        "{package} is not a package build.rs or caliper-builtin compiles (known: {:?})",
         packages()
     );
-    let path = wasm_dir().join(format!("{}.wasm", package.replace('-', "_")));
+    let dir = if builtin {
+        builtin_wasm_dir()
+    } else {
+        wasm_dir()
+    };
+    let path = dir.join(format!("{}.wasm", package.replace('-', "_")));
     assert!(path.exists(), "component {} was not built", path.display());
     path
 }
@@ -92,9 +106,12 @@ pub fn check_examples(lang: &str, examples: &[(String, PathBuf)]) -> Vec<serde_j
         .collect()
 }
 
-/// The packages `build.rs` built.
+/// The packages whose components the suite has: the standard metrics
+/// (`caliper-builtin` built them) and the fixtures (`build.rs` built them).
 pub fn packages() -> Vec<&'static str> {
-    env!("CALIPER_TEST_PACKAGES").split(',').collect()
+    let mut all: Vec<&str> = env!("CALIPER_BUILTIN_PACKAGES").split(',').collect();
+    all.extend(env!("CALIPER_TEST_PACKAGES").split(','));
+    all
 }
 
 /// The `caliper` binary of this build: the suite is a test of `caliper-cli`,

@@ -325,8 +325,17 @@ fn when_filters_restrict_a_metric_to_matching_samples() {
 #[test]
 fn config_and_input_errors_exit_2_with_a_clear_message() {
     let s = Scratch::new();
-    // Missing config.
+    // A missing dataset is named before any metric loads.
     let run = s.run(&["run", "data.jsonl"]).expect_code(2);
+    assert_eq!(
+        run.stderr().trim(),
+        "error: cannot read dataset data.jsonl: No such file or directory (os error 2)"
+    );
+    s.jsonl("data.jsonl", &[json!({"output": "x"})]);
+    // Missing config, when named (without one, the built-in set runs).
+    let run = s
+        .run(&["run", "data.jsonl", "-c", "caliper.toml"])
+        .expect_code(2);
     assert!(
         run.stderr().contains("cannot read config caliper.toml"),
         "{}",

@@ -288,46 +288,46 @@ fn subcommands(help: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// `caliper [SUBCOMMAND] --help`, each asked once.
+/// `caliper [SUBCOMMAND [SUBCOMMAND]] --help`, each asked once.
 struct Helps {
     scratch: Scratch,
-    flags: BTreeMap<String, BTreeSet<String>>,
+    /// By scope (the subcommands, space-separated; "" for the top level):
+    /// the flags and the nested subcommands its help lists.
+    scopes: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>,
 }
 
 impl Helps {
     fn new() -> Helps {
         Helps {
             scratch: Scratch::new(),
-            flags: BTreeMap::new(),
+            scopes: BTreeMap::new(),
         }
     }
 
-    fn flags(&mut self, sub: &str) -> &BTreeSet<String> {
+    fn scope(&mut self, scope: &str) -> &(BTreeSet<String>, BTreeSet<String>) {
         let scratch = &self.scratch;
-        self.flags.entry(sub.to_owned()).or_insert_with(|| {
-            let args: Vec<&str> = if sub.is_empty() {
-                vec!["--help"]
-            } else {
-                vec![sub, "--help"]
-            };
+        self.scopes.entry(scope.to_owned()).or_insert_with(|| {
+            let mut args: Vec<&str> = scope.split_whitespace().collect();
+            args.push("--help");
             let help = scratch.run(&args).expect_code(0).stdout();
             let flags = defined_flags(&help);
             assert!(
                 flags.contains("--help") && flags.len() > 2,
-                "no flags read from `caliper {sub} --help`: {flags:?}\n{help}"
+                "no flags read from `caliper {scope} --help`: {flags:?}\n{help}"
             );
-            flags
+            (flags, subcommands(&help))
         })
     }
 
-    /// Checks one `caliper ...` command line: its subcommand exists and
-    /// each flag it uses is defined for it. Returns the subcommand.
+    /// Checks one `caliper ...` command line: its subcommand (and a nested
+    /// one, as in `history prune`) exists and each flag it uses is defined
+    /// for it. Returns the (top-level) subcommand.
     fn check(
         &mut self,
         words: &[String],
         subcommands: &BTreeSet<String>,
     ) -> Result<String, String> {
-        let mut sub = None;
+        let mut scope: Vec<String> = Vec::new();
         for word in &words[1..] {
             if word == "--" {
                 break;
@@ -340,25 +340,30 @@ impl Helps {
             {
                 word[1..].chars().map(|c| format!("-{c}")).collect()
             } else {
-                if sub.is_none() {
+                if scope.is_empty() {
                     if !subcommands.contains(word) {
                         return Err(format!("`caliper {word}`: no such subcommand"));
                     }
-                    sub = Some(word.clone());
+                    scope.push(word.clone());
+                } else if scope.len() == 1 && self.scope(&scope.join(" ")).1.contains(word) {
+                    scope.push(word.clone());
                 }
                 continue;
             };
-            let scope = sub.clone().unwrap_or_default();
-            let defined = self.flags(&scope);
+            let name = scope.join(" ");
+            let defined = &self.scope(&name).0;
             for flag in flags {
                 if !defined.contains(&flag) {
                     return Err(format!(
-                        "`caliper {scope}` has no flag {flag} (it has {defined:?})"
+                        "`caliper {name}` has no flag {flag} (it has {defined:?})"
                     ));
                 }
             }
         }
-        sub.ok_or_else(|| "no subcommand".to_owned())
+        scope
+            .into_iter()
+            .next()
+            .ok_or_else(|| "no subcommand".to_owned())
     }
 }
 
@@ -636,12 +641,13 @@ fn tour() -> String {
     section[..end].to_owned()
 }
 
-/// The tour's `caliper.toml` with each component path pointing at the
-/// component this build compiled from source.
+/// The tour's `caliper.toml` with each component file pointing at the
+/// component this build compiled from source (`builtin:` paths are kept).
 fn with_built_components(config: &str) -> String {
     config
         .lines()
         .map(|line| match line.trim().strip_prefix("path = \"") {
+            Some(rest) if rest.starts_with("builtin:") => line.to_owned(),
             Some(rest) => {
                 let path = Path::new(rest.split('"').next().unwrap());
                 let stem = path.file_stem().unwrap().to_string_lossy();
@@ -712,7 +718,9 @@ fn the_readme_tour_runs_end_to_end_with_the_outcomes_it_shows() {
                                 run.stdout(),
                                 run.stderr()
                             );
-                            output = Some((shown, run.stdout() + &run.stderr()));
+                            // In the order a terminal shows them: notes printed
+                            // before the run, then its table.
+                            output = Some((shown, run.stderr() + &run.stdout()));
                             ran.push(args[0].to_owned());
                         }
                         ["curl", args @ ..] => {

@@ -13,6 +13,7 @@ fn the_suite_runs_the_binary_cargo_built_for_it() {
 }
 
 mod audit;
+mod builtin;
 mod c_sdk;
 mod cache;
 mod cli;

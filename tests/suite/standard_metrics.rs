@@ -172,12 +172,35 @@ fn shipped_configs(plugin: &str) -> Vec<(String, Value)> {
         out.push((format!("{}: {}", cases.display(), case["name"]), config));
     }
     let component = format!("{}.wasm", plugin.replace('-', "_"));
-    for file in ["examples/caliper.toml", "bench/caliper.toml"] {
+    let builtin = caliper_builtin::all()
+        .iter()
+        .find(|b| b.package() == plugin)
+        .map(|b| b.reference());
+    let default_set = "host/builtin/src/default.toml";
+    for file in ["examples/caliper.toml", "bench/caliper.toml", default_set] {
         let path = caliper_tests::repo().join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        if file == default_set {
+            // Its commented-out metrics too, as a user uncomments them.
+            text = text
+                .lines()
+                .map(|l| match l.strip_prefix("# ") {
+                    Some(l)
+                        if l.starts_with("[[metric]]")
+                            || l.starts_with("path = ")
+                            || l.starts_with("config = ") =>
+                    {
+                        l
+                    }
+                    _ => l,
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
         let doc: toml::Table = toml::from_str(&text).unwrap();
         for m in doc["metric"].as_array().unwrap() {
-            if m["path"].as_str().unwrap().ends_with(&component) {
+            let p = m["path"].as_str().unwrap();
+            if p.ends_with(&component) || Some(p) == builtin.as_deref() {
                 let config = m.get("config").map_or(json!({}), |c| {
                     serde_json::to_value(c).expect("TOML config is JSON")
                 });

@@ -106,34 +106,137 @@ pub struct Loaded {
     pub specs: Vec<Arc<MetricSpec>>,
 }
 
-/// The local file of a component argument: the path itself, or for an
-/// `oci://` reference the package pulled into the local store.
+/// Where every command finds the file of a metric that names none: the
+/// metrics built into the binary (`builtin:NAME`), and registries (`oci://`).
+pub fn component_source() -> caliper_builtin::Source<RegistrySource> {
+    caliper_builtin::Source::new(RegistrySource::default())
+}
+
+/// The local file of a component argument: the path itself, the built-in
+/// metric's file for `builtin:NAME`, or for an `oci://` reference the
+/// package pulled into the local store.
 pub fn component_file(arg: &Path) -> Result<PathBuf> {
-    match caliper_oci::OciRef::in_path(arg) {
-        Some(reference) => Ok(caliper_engine::resolve::ComponentSource::fetch(
-            &caliper_oci::RegistrySource::default(),
-            reference,
-        )
-        .map_err(anyhow::Error::msg)?),
+    let reference = caliper_oci::OciRef::in_path(arg)
+        .or_else(|| caliper_types::source::builtin_in(arg).and(arg.to_str()));
+    match reference {
+        Some(reference) => Ok(
+            resolve::ComponentSource::fetch(&component_source(), reference)
+                .map_err(anyhow::Error::msg)?,
+        ),
         None => Ok(arg.to_owned()),
     }
 }
 
-/// Reads and resolves `path` (asking registries for `oci://` metrics),
+/// The config file a command reads by default.
+pub const DEFAULT_CONFIG_FILE: &str = "caliper.toml";
+
+/// Where a command's metrics come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigChoice {
+    /// A config file.
+    File(PathBuf),
+    /// No `caliper.toml` here and none asked for: the built-in default set
+    /// ([`caliper_builtin::DEFAULT_CONFIG`], what `caliper init` writes).
+    Defaults,
+}
+
+impl ConfigChoice {
+    /// `--config FILE` as given (it must exist); else `caliper.toml` if it
+    /// exists; else the built-in defaults.
+    pub fn from_flag(flag: Option<&Path>) -> ConfigChoice {
+        match flag {
+            Some(path) => ConfigChoice::File(path.to_owned()),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                ConfigChoice::File(PathBuf::from(DEFAULT_CONFIG_FILE))
+            }
+            None => ConfigChoice::Defaults,
+        }
+    }
+
+    /// The file, or the name errors give the defaults.
+    pub fn path(&self) -> &Path {
+        match self {
+            ConfigChoice::File(path) => path,
+            ConfigChoice::Defaults => Path::new(DEFAULTS_NAME),
+        }
+    }
+
+    /// The parsed config, and nothing else read (for the history's location
+    /// and limits).
+    pub fn config(&self) -> Result<Config> {
+        match self {
+            ConfigChoice::File(path) => Ok(Config::load(path)?),
+            ConfigChoice::Defaults => Ok(Config::parse(
+                caliper_builtin::DEFAULT_CONFIG,
+                Path::new("."),
+            )?),
+        }
+    }
+
+    /// Resolved without loading any metric or asking any registry (see
+    /// [`plan_offline`]).
+    pub fn plan_offline(&self) -> Result<LoadPlan> {
+        match self {
+            ConfigChoice::File(path) => plan_offline(path),
+            ConfigChoice::Defaults => resolve_defaults(Network::Offline),
+        }
+    }
+
+    /// The config's text, as the run history keeps it.
+    pub fn text(&self) -> String {
+        match self {
+            ConfigChoice::File(path) => std::fs::read_to_string(path).unwrap_or_default(),
+            ConfigChoice::Defaults => caliper_builtin::DEFAULT_CONFIG.to_owned(),
+        }
+    }
+}
+
+/// How messages and the run history name the built-in default set.
+const DEFAULTS_NAME: &str = "(built-in default set)";
+
+/// Resolves the built-in default set: the config `caliper init` writes, as
+/// if it were `caliper.toml` in the current directory.
+fn resolve_defaults(network: Network) -> Result<LoadPlan> {
+    let config = Config::parse(caliper_builtin::DEFAULT_CONFIG, Path::new("."))
+        .context("the built-in default set does not parse (a bug in caliper)")?;
+    Ok(resolve::resolve_config(
+        config,
+        Path::new(DEFAULTS_NAME),
+        None,
+        network,
+        &component_source(),
+    )?)
+}
+
+/// Reads and resolves `choice` (asking registries for `oci://` metrics),
 /// builds the runtime and loads every metric; all load failures are reported
 /// together. With `locked`, every metric must match `caliper.lock` beside
 /// the config.
-pub fn load_config(global: &Global, path: &Path, only: &[String], locked: bool) -> Result<Loaded> {
-    let options = ResolveOptions {
-        locked,
-        network: Network::Allowed,
+pub fn load_config(
+    global: &Global,
+    choice: &ConfigChoice,
+    only: &[String],
+    locked: bool,
+) -> Result<Loaded> {
+    let mut plan = match choice {
+        ConfigChoice::File(path) => {
+            let options = ResolveOptions {
+                locked,
+                network: Network::Allowed,
+            };
+            resolve::resolve(path, &options, &component_source())?
+        }
+        ConfigChoice::Defaults if locked => anyhow::bail!(
+            "--locked needs a {DEFAULT_CONFIG_FILE} with a caliper.lock beside it, and there is \
+             none here: `caliper init` writes the default set, `caliper lock` pins it"
+        ),
+        ConfigChoice::Defaults => resolve_defaults(Network::Allowed)?,
     };
-    let mut plan = resolve::resolve(path, &options, &RegistrySource::default())?;
     plan.only(only).map_err(anyhow::Error::msg)?;
     if plan.metrics.is_empty() {
         anyhow::bail!(
             "{} defines no metrics; add a [[metric]] table with a `path`",
-            path.display()
+            choice.path().display()
         );
     }
     let runtime =
@@ -159,11 +262,7 @@ pub fn plan_offline(path: &Path) -> Result<LoadPlan> {
         locked: false,
         network: Network::Offline,
     };
-    Ok(resolve::resolve(
-        path,
-        &options,
-        &RegistrySource::default(),
-    )?)
+    Ok(resolve::resolve(path, &options, &component_source())?)
 }
 
 /// A runtime for commands that load single components.

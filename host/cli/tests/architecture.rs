@@ -30,6 +30,7 @@ const CRATE_DEPS: &[(&str, &[&str])] = &[
     ("caliper-oci", &["caliper-types", "caliper-package"]),
     ("caliper-report", &["caliper-types"]),
     ("caliper-history", &["caliper-types", "caliper-report"]),
+    ("caliper-builtin", &["caliper-types"]),
     (
         "caliper-engine",
         &["caliper-types", "caliper-config", "caliper-package"],

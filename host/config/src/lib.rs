@@ -304,10 +304,11 @@ pub struct MetricConfig {
     /// Instance name; defaults to the file stem.
     #[serde(default)]
     pub name: Option<String>,
-    /// Path to the `.wasm` component (relative to the config file), or an
-    /// OCI reference (`oci://HOST/REPO:TAG` or `oci://HOST/REPO@sha256:…`),
-    /// kept as written: parsing checks its syntax, and
-    /// resolving the config finds its file in the local package store.
+    /// Path to the `.wasm` component (relative to the config file), an
+    /// OCI reference (`oci://HOST/REPO:TAG` or `oci://HOST/REPO@sha256:…`)
+    /// or a metric built into the binary (`builtin:pii-leak`); references
+    /// are kept as written: parsing checks their syntax, and resolving the
+    /// config finds their file.
     pub path: PathBuf,
     /// Configuration passed to the metric (any TOML table).
     #[serde(default)]
@@ -374,15 +375,21 @@ impl MetricConfig {
         }
     }
 
-    /// The `oci://` reference `path` names, if it names one.
+    /// The reference `path` names instead of a local file (`oci://…` or
+    /// `builtin:…`), if it names one.
     pub fn reference(&self) -> Option<&str> {
         caliper_types::oci_ref::OciRef::in_path(&self.path)
+            .or_else(|| caliper_types::source::builtin_in(&self.path).and(self.path.to_str()))
     }
 
     /// The instance name: `name`, or the file stem (for an OCI reference,
-    /// the last repository segment) with `_` as `-`.
+    /// the last repository segment; for a built-in, its name) with `_` as
+    /// `-`.
     pub fn instance_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
+            if let Some(builtin) = caliper_types::source::builtin_in(&self.path) {
+                return builtin.to_owned();
+            }
             if let Some(Ok(reference)) = self
                 .reference()
                 .map(str::parse::<caliper_types::oci_ref::OciRef>)
@@ -502,7 +509,15 @@ impl Config {
         }
         let mut seen = BTreeSet::new();
         for m in &mut config.metrics {
-            if let Some(reference) = m.reference() {
+            if let Some(builtin) = caliper_types::source::builtin_in(&m.path) {
+                if !caliper_types::source::valid_builtin_name(builtin) {
+                    return Err(invalid(format!(
+                        "metric path `{}`: a built-in's name is lower-case letters, digits \
+                         and `-` (`caliper list --builtin` lists them)",
+                        m.path.display()
+                    )));
+                }
+            } else if let Some(reference) = m.reference() {
                 reference
                     .parse::<caliper_types::oci_ref::OciRef>()
                     .map_err(|e| invalid(format!("metric `{}`: {e}", m.instance_name())))?;
@@ -873,6 +888,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("invalid OCI reference"), "{e}");
+    }
+
+    #[test]
+    fn a_builtin_path_is_kept_as_written_and_names_the_instance() {
+        let c = Config::parse(
+            "[[metric]]\npath = \"builtin:pii-leak\"\n\
+             [[metric]]\nname = \"strict-json\"\npath = \"builtin:json\"\n",
+            Path::new("/cfg"),
+        )
+        .unwrap();
+        assert_eq!(c.metrics[0].path, Path::new("builtin:pii-leak"));
+        assert_eq!(c.metrics[0].reference(), Some("builtin:pii-leak"));
+        assert_eq!(c.metrics[0].instance_name(), "pii-leak");
+        assert_eq!(c.metrics[1].instance_name(), "strict-json");
+        // A file that happens to be called like a built-in is still a file.
+        let c = Config::parse(
+            "[[metric]]\npath = \"builtin/json.wasm\"\n",
+            Path::new("/cfg"),
+        )
+        .unwrap();
+        assert_eq!(c.metrics[0].reference(), None);
+        assert_eq!(c.metrics[0].path, Path::new("/cfg/builtin/json.wasm"));
+        for bad in ["builtin:", "builtin:../x", "builtin:JSON"] {
+            let e = parse_error(&format!("[[metric]]\npath = \"{bad}\"\n"));
+            assert!(e.contains("a built-in's name is lower-case"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -65,7 +65,8 @@ pub struct PlannedMetric {
     pub name: String,
     /// The `[[metric]]` entry as parsed.
     pub entry: MetricConfig,
-    /// The `oci://` reference the entry names, if it names one.
+    /// The reference the entry names instead of a file (`oci://…` or
+    /// `builtin:…`), if it names one.
     pub reference: Option<String>,
     /// The local component file; `None` only when resolving offline and an
     /// `oci://` metric's package is not on this machine.
@@ -81,8 +82,8 @@ pub struct PlannedMetric {
 }
 
 impl PlannedMetric {
-    /// What an operator wrote for the component: the `oci://` reference, or
-    /// the file.
+    /// What an operator wrote for the component: the `oci://` or
+    /// `builtin:` reference, or the file.
     pub fn origin(&self) -> PathBuf {
         match &self.reference {
             Some(reference) => PathBuf::from(reference),

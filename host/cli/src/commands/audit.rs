@@ -11,7 +11,7 @@ use caliper_history::audit::{self, Date, Kind, MetricAudit, Report, Settings, St
 use clap::Args;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
-use crate::common::{Exit, plan_offline};
+use crate::common::{ConfigChoice, Exit};
 
 /// Find the metrics to review or retire, with evidence from the run history
 ///
@@ -185,16 +185,12 @@ impl AuditCommand {
 
     /// The config (`-c`, else `caliper.toml` if present), resolved offline:
     /// an audit reads package manifests on this machine, never a registry.
-    /// None is fine with `--history`.
+    /// Without either, none with `--history`, else the built-in default set
+    /// (whose history a run without a config records).
     fn read_config(&self) -> Result<Option<LoadPlan>> {
-        let default = Path::new("caliper.toml");
-        match &self.config {
-            Some(path) => Ok(Some(plan_offline(path)?)),
-            None if default.exists() => Ok(Some(plan_offline(default)?)),
-            None if self.history.is_some() => Ok(None),
-            None => anyhow::bail!(
-                "no caliper.toml here: pass -c FILE (for the history and thresholds) or --history DB"
-            ),
+        match ConfigChoice::from_flag(self.config.as_deref()) {
+            ConfigChoice::Defaults if self.history.is_some() => Ok(None),
+            choice => Ok(Some(choice.plan_offline()?)),
         }
     }
 

@@ -11,7 +11,7 @@ use caliper_report::compare::{self, CompareOptions, ResultSet, SampleText, Sampl
 use caliper_types::atomic_file;
 use clap::{Args, ValueEnum};
 
-use crate::common::{Exit, plan_offline};
+use crate::common::{ConfigChoice, Exit};
 
 /// Compare two runs of the same metrics on the same samples: what got worse?
 ///
@@ -102,13 +102,7 @@ impl CompareCommand {
         }
         // Resolved offline: the gates need each metric's stage in effect,
         // never its code, and a comparison never asks a registry.
-        let plan = match &self.config {
-            Some(path) => Some(plan_offline(path)?),
-            None if Path::new("caliper.toml").exists() => {
-                Some(plan_offline(Path::new("caliper.toml"))?)
-            }
-            None => None,
-        };
+        let plan = Some(ConfigChoice::from_flag(self.config.as_deref()).plan_offline()?);
         let config = plan.as_ref().map(|p| &p.config);
         let (baseline_ref, candidate_ref) = match (&self.baseline, self.runs.as_slice()) {
             (Some(b), [c]) => (b.clone(), c.clone()),

@@ -11,7 +11,7 @@ use caliper_types::fmt::mib;
 use clap::{Args, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
-use crate::common::Exit;
+use crate::common::{ConfigChoice, Exit};
 
 /// Show the recorded runs, newest first, with each metric's pass rate and version
 ///
@@ -34,15 +34,10 @@ use crate::common::Exit;
 pub struct HistoryCommand {
     #[command(subcommand)]
     action: Option<HistoryAction>,
-    /// Config file (for the history's location and limits).
-    #[arg(
-        short,
-        long,
-        default_value = "caliper.toml",
-        value_name = "FILE",
-        global = true
-    )]
-    config: PathBuf,
+    /// Config file, for the history's location and limits [default:
+    /// caliper.toml; without one, the built-in default set's].
+    #[arg(short, long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
     /// Only these metric instances (repeatable).
     #[arg(short, long = "metric", value_name = "NAME")]
     metrics: Vec<String>,
@@ -112,7 +107,7 @@ pub fn retention(config: &caliper_config::HistoryConfig) -> Retention {
 
 impl HistoryCommand {
     pub fn execute(self) -> Result<Exit> {
-        let config = Config::load(&self.config)?;
+        let config = ConfigChoice::from_flag(self.config.as_deref()).config()?;
         let path = history_path(&config)?;
         if let Some(HistoryAction::Prune(args)) = self.action {
             return prune(&path, &config, args);

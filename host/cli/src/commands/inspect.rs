@@ -9,17 +9,23 @@ use serde_json::json;
 
 use crate::common::{Exit, Global, compile_cache, component_file, default_runtime};
 
-/// Show a metric component's self-description, package manifest, contract
-/// version and digest.
+/// Show what a metric component says it is: descriptor, manifest, digest
+///
+/// Its self-description, package manifest, contract version and digest.
 ///
 /// Loads the component in the sandbox (compiling it, or taking it from the
 /// compile cache), checks that it implements the Caliper metric contract, and
 /// prints what its `describe` export returns.
 ///
-/// Example:  caliper inspect target/wasm32-wasip2/plugin/language_match.wasm
+/// Examples:
+///
+///   caliper inspect builtin:language-match
+///   caliper inspect target/wasm32-wasip2/plugin/language_match.wasm
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct InspectCommand {
-    /// The component (.wasm), or an `oci://` reference to pull.
+    /// The component (.wasm), a built-in metric (`builtin:pii-leak`), or an
+    /// `oci://` reference to pull.
     #[arg(value_name = "FILE.wasm")]
     file: PathBuf,
     /// Print JSON instead of text.

@@ -35,7 +35,12 @@ pub struct LockCommand {
 
 impl LockCommand {
     pub fn execute(self, global: &Global) -> Result<Exit> {
-        let loaded = load_config(global, &self.config, &[], false)?;
+        let loaded = load_config(
+            global,
+            &crate::common::ConfigChoice::File(self.config.clone()),
+            &[],
+            false,
+        )?;
         let base = self.config.parent().unwrap_or(std::path::Path::new(""));
         let lock = Lockfile {
             version: lockfile::VERSION,

@@ -5,6 +5,7 @@ mod alerts;
 mod audit;
 mod compare;
 mod history;
+mod init;
 mod inspect;
 mod list;
 mod lock;
@@ -25,8 +26,10 @@ use crate::common::{Exit, Global};
 /// Caliper runs micro metrics (small, sandboxed WebAssembly components) over
 /// recorded LLM interactions: in CI, over datasets, and on live traffic.
 ///
-/// Typical loop: describe the metrics in caliper.toml, then
+/// Typical loop: describe the metrics in caliper.toml (`caliper init` writes
+/// the built-in standard set; without a caliper.toml, `run` uses that set), then
 ///
+///   caliper init                        # a caliper.toml with the built-in metrics
 ///   caliper list                        # what the config resolves to
 ///   caliper run data.jsonl -o out.jsonl # score a dataset, gate CI on it
 ///   caliper inspect metric.wasm         # what a component says it is
@@ -68,6 +71,7 @@ pub enum Command {
     Inspect(inspect::InspectCommand),
     Test(test::TestCommand),
     List(list::ListCommand),
+    Init(init::InitCommand),
     Compare(compare::CompareCommand),
     History(history::HistoryCommand),
     Audit(audit::AuditCommand),
@@ -95,6 +99,7 @@ impl Command {
             Command::History(c) => c.execute(),
             Command::Audit(c) => c.execute(),
             Command::New(c) => c.execute(),
+            Command::Init(c) => c.execute(),
             Command::Pack(c) => c.execute(global),
             Command::Publish(c) => c.execute(global),
             Command::Pull(c) => c.execute(global),

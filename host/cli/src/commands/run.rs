@@ -20,7 +20,7 @@ use caliper_types::outcome::Evaluation;
 use caliper_types::sample::Sample;
 use clap::{Args, ValueEnum};
 
-use crate::common::{Exit, Global, load_config, plan_offline};
+use crate::common::{ConfigChoice, DEFAULT_CONFIG_FILE, Exit, Global, load_config, plan_offline};
 use crate::progress::Progress;
 
 /// Quiet time after a change before `--watch` runs again (an editor or a
@@ -34,6 +34,12 @@ const WATCH_DEBOUNCE: Duration = Duration::from_millis(100);
 /// parallel, sandboxed. Per-sample results go to --output as JSONL, figures
 /// to --summary as JSON, and a table to the terminal. A metric that crashes,
 /// hangs or exceeds its memory is reported as such and never stops the run.
+///
+/// Without a caliper.toml (and no --config), the standard metrics built
+/// into caliper score the dataset: pii-leak, refusal, language-match, json
+/// (for records with metadata expects_json = true), response-length and
+/// similarity, with no gates. `caliper init` writes that set as a
+/// caliper.toml to edit.
 ///
 /// Exit code 1 when a gate in caliper.toml fails (or bad records exceed
 /// [input] max_invalid_records), 2 when the config, a metric or the dataset
@@ -51,9 +57,10 @@ pub struct RunCommand {
     /// Dataset: JSONL (one sample per line) or CSV; `-` reads stdin.
     #[arg(value_name = "DATASET")]
     dataset: PathBuf,
-    /// Config file.
-    #[arg(short, long, default_value = "caliper.toml", value_name = "FILE")]
-    config: PathBuf,
+    /// Config file [default: caliper.toml; without one, the built-in
+    /// default set].
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Write per-sample results as JSONL (`-` for stdout). Written
     /// atomically: the file appears complete or not at all.
     #[arg(short, long, value_name = "FILE")]
@@ -161,7 +168,8 @@ impl RunCommand {
             });
         }
         if !self.watch {
-            return self.run_once(global, &cancel);
+            let choice = ConfigChoice::from_flag(self.config.as_deref());
+            return self.run_once(global, &choice, &cancel);
         }
         if self.dataset == Path::new("-") {
             anyhow::bail!("--watch needs a dataset file (it re-reads it on every run), not stdin");
@@ -171,13 +179,20 @@ impl RunCommand {
             // Watch before running, so that a change during the run (or
             // right after it) triggers the next one instead of being missed.
             // Resolved offline: which files a run uses, never a registry.
-            let mut files = vec![self.config.clone(), self.dataset.clone()];
-            if let Ok(plan) = plan_offline(&self.config) {
+            // Without a config, `caliper.toml` is watched too: the run
+            // after `caliper init` (and every edit) uses it.
+            let choice = ConfigChoice::from_flag(self.config.as_deref());
+            let config_file = match &choice {
+                ConfigChoice::File(path) => path.clone(),
+                ConfigChoice::Defaults => PathBuf::from(DEFAULT_CONFIG_FILE),
+            };
+            let mut files = vec![config_file.clone(), self.dataset.clone()];
+            if let Ok(plan) = plan_offline(&config_file) {
                 files.extend(plan.watched_files());
             }
             let watched = files.len();
             watcher.set_files(files);
-            let exit = match self.run_once(global, &cancel) {
+            let exit = match self.run_once(global, &choice, &cancel) {
                 Ok(exit) => exit,
                 Err(e) => {
                     eprintln!("error: {e:#}");
@@ -199,12 +214,13 @@ impl RunCommand {
     }
 
     /// One run: load, score, write outputs, check gates.
-    fn run_once(&self, global: &Global, cancel: &Arc<AtomicBool>) -> Result<Exit> {
-        let loaded = load_config(global, &self.config, &self.metrics, self.locked)?;
-        let plan = loaded.plan;
-        let config = &plan.config;
-        let specs = loaded.specs;
-
+    fn run_once(
+        &self,
+        global: &Global,
+        choice: &ConfigChoice,
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<Exit> {
+        // The dataset first: a missing file is named before any metric loads.
         let is_stdin = self.dataset == Path::new("-");
         let size = if is_stdin {
             None
@@ -215,6 +231,19 @@ impl RunCommand {
                     .len(),
             )
         };
+        let loaded = load_config(global, choice, &self.metrics, self.locked)?;
+        let plan = loaded.plan;
+        let config = &plan.config;
+        let specs = loaded.specs;
+        if *choice == ConfigChoice::Defaults && !global.quiet {
+            let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+            eprintln!(
+                "no {DEFAULT_CONFIG_FILE} here: scoring with the built-in default set ({}), \
+                 no gates; `caliper init` writes it as a {DEFAULT_CONFIG_FILE} to edit",
+                names.join(", ")
+            );
+        }
+
         let read = Arc::new(ReadStats::default());
         let records = caliper_dataset::open(&self.dataset, &config.input, Some(read.clone()))
             .with_context(|| format!("cannot open dataset {}", self.dataset.display()))?;
@@ -253,12 +282,15 @@ impl RunCommand {
             (Some(path), false) => Some(History::open(path)?.with_samples(config.history.samples)),
             _ => None,
         };
-        let config_text = std::fs::read_to_string(&self.config).unwrap_or_default();
+        let config_path = match choice {
+            ConfigChoice::File(path) => std::path::absolute(path)?,
+            ConfigChoice::Defaults => choice.path().to_owned(),
+        };
         let mut recorder = match history.as_mut() {
             Some(h) => Some(h.start(
                 &self.dataset.display().to_string(),
-                &std::path::absolute(&self.config)?,
-                &config_text,
+                &config_path,
+                &choice.text(),
             )?),
             None => None,
         };

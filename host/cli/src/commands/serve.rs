@@ -79,7 +79,7 @@ impl ServeCommand {
             &self.config,
             cache_override(global),
             self.locked,
-            Arc::new(caliper_oci::RegistrySource::default()),
+            Arc::new(crate::common::component_source()),
         )?);
         let options = ServeOptions {
             bind: self.bind,

@@ -27,12 +27,13 @@ use crate::common::{Exit, Global, compile_cache, component_file, default_runtime
 ///
 /// Examples:
 ///
-///   caliper test target/wasm32-wasip2/plugin/pii_leak.wasm --cases plugins/pii-leak/cases.jsonl
+///   caliper test builtin:pii-leak --cases plugins/pii-leak/cases.jsonl
 ///   caliper test metric.wasm --cases cases.jsonl --config '{"max": 120}'
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct TestCommand {
-    /// The component (.wasm), or an `oci://` reference to pull.
+    /// The component (.wasm), a built-in metric (`builtin:pii-leak`), or an
+    /// `oci://` reference to pull.
     #[arg(value_name = "FILE.wasm")]
     file: PathBuf,
     /// The labelled cases (JSONL).
