@@ -23,6 +23,13 @@ if ! command -v componentize-py >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check componentize-py==0.25.1
 fi
 
+# The OpenTelemetry Python SDK and its OTLP/HTTP exporter: tests/otel emits
+# real LLM spans with them and decodes Caliper's evaluation events.
+if ! python3 -c "import opentelemetry.exporter.otlp.proto.http, opentelemetry.sdk; from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord; LogRecord().event_name" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check \
+        opentelemetry-sdk==1.38.0 opentelemetry-exporter-otlp-proto-http==1.38.0
+fi
+
 # The JavaScript and C toolchains (npm packages; clang, wasi-libc and the
 # component tools).
 scripts/install-js.sh

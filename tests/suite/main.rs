@@ -28,6 +28,7 @@ mod hostile;
 mod js;
 mod lifecycle;
 mod oci;
+mod otel;
 mod package;
 mod plugin_inputs;
 mod python;

@@ -25,12 +25,13 @@ const KNOWN_CYCLES: &[&[&str]] = &[];
 const CRATE_DEPS: &[(&str, &[&str])] = &[
     ("caliper-types", &[]),
     ("caliper-config", &["caliper-types"]),
-    ("caliper-dataset", &["caliper-types"]),
+    ("caliper-dataset", &["caliper-types", "caliper-otel"]),
     ("caliper-package", &["caliper-types"]),
     ("caliper-oci", &["caliper-types", "caliper-package"]),
     ("caliper-report", &["caliper-types"]),
     ("caliper-history", &["caliper-types", "caliper-report"]),
     ("caliper-builtin", &["caliper-types"]),
+    ("caliper-otel", &["caliper-types"]),
     (
         "caliper-engine",
         &["caliper-types", "caliper-config", "caliper-package"],
@@ -55,6 +56,7 @@ const CRATE_DEPS: &[(&str, &[&str])] = &[
             "caliper-package",
             "caliper-engine",
             "caliper-report",
+            "caliper-otel",
         ],
     ),
     ("caliper-cli", &["*"]),
@@ -72,6 +74,9 @@ const EXTERNAL_HOMES: &[(&str, &[&str])] = &[
     // one error style per layer: thiserror in the libraries, anyhow in the binary
     ("anyhow", &["caliper-cli"]),
     ("rusqlite", &["caliper-history"]),
+    // the OTLP messages and their encoding stay behind caliper-otel's functions
+    ("opentelemetry-proto", &["caliper-otel"]),
+    ("prost", &["caliper-otel"]),
     ("oci-client", &["caliper-oci"]),
     ("reqwest", &["caliper-oci"]),
     ("rustls", &["caliper-oci"]),

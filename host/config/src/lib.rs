@@ -195,6 +195,12 @@ pub struct ServeConfig {
     /// `/readyz` must carry (relative to this file). The environment
     /// variable `CALIPER_SERVE_TOKEN` overrides it.
     pub auth_token_file: Option<PathBuf>,
+    /// An OTLP/HTTP endpoint (`http://HOST:PORT`, `/v1/logs` is added) that
+    /// receives every evaluation of a sample that came from a span
+    /// (`/v1/traces`) as a `gen_ai.evaluation.result` event on that span.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` of those events.
+    pub otlp_service_name: String,
 }
 
 impl Default for ServeConfig {
@@ -219,6 +225,8 @@ impl Default for ServeConfig {
             shutdown_timeout_ms: 10_000,
             drain_timeout_ms: 30_000,
             auth_token_file: None,
+            otlp_endpoint: None,
+            otlp_service_name: "caliper".into(),
         }
     }
 }
@@ -600,6 +608,14 @@ impl Config {
             .validate()
             .map_err(|e| invalid(format!("[audit] {e}")))?;
         let serve = &config.serve;
+        if let Some(endpoint) = &serve.otlp_endpoint
+            && !endpoint.starts_with("http://")
+        {
+            return Err(invalid(format!(
+                "serve.otlp_endpoint = {endpoint:?}: an http:// URL of an OTLP/HTTP receiver \
+                 (a Collector beside the service; https is not supported)"
+            )));
+        }
         if !(0.0..=1.0).contains(&serve.ingest_sample_rate) {
             return Err(invalid(format!(
                 "serve.ingest_sample_rate = {} is not a fraction between 0 and 1",

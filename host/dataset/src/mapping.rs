@@ -83,6 +83,21 @@ impl Mapper {
                 kind_of(&record)
             )));
         }
+        // An OTLP trace export (one per line, as the OpenTelemetry
+        // Collector's file exporter writes them): its LLM spans, as
+        // `serve`'s /v1/traces maps them.
+        if caliper_otel::mapping::is_trace_export(&record) {
+            let mapped = caliper_otel::mapping::samples_from_json(record).map_err(err)?;
+            if !mapped.rejected.is_empty() {
+                let total = mapped.samples.len() + mapped.rejected.len();
+                return Err(err(format!(
+                    "{} of {total} LLM spans of this OTLP export cannot be read: {}",
+                    mapped.rejected.len(),
+                    mapped.rejected.join("; ")
+                )));
+            }
+            return Ok(mapped.samples);
+        }
         let m = &self.mapping;
         let text = |pointer: &str, field: &str| -> Result<Option<String>, RecordError> {
             match record.pointer(pointer) {

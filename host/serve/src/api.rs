@@ -4,6 +4,7 @@
 //! |--------------------|---------------------------------------------------|
 //! | `POST /v1/evaluate`| score samples now; guardrail verdict              |
 //! | `POST /v1/ingest`  | queue samples for background scoring (202 / 429)  |
+//! | `POST /v1/traces`  | OTLP/HTTP traces: LLM spans queued like ingest (200 / 429) |
 //! | `GET /v1/metrics`  | loaded metrics, versions, digests, reload status  |
 //! | `GET /metrics`     | Prometheus text exposition                        |
 //! | `GET /healthz`     | the process is up                                 |
@@ -108,6 +109,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/v1/evaluate", post(evaluate))
         .route("/v1/ingest", post(ingest))
+        .route("/v1/traces", post(traces))
         .route("/v1/metrics", get(list_metrics))
         .route("/metrics", get(prometheus))
         .route("/healthz", get(healthz))
@@ -290,7 +292,7 @@ async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        "no such route; see /v1/evaluate, /v1/ingest, /v1/metrics, /metrics, /healthz, /readyz",
+        "no such route; see /v1/evaluate, /v1/ingest, /v1/traces, /v1/metrics, /metrics, /healthz, /readyz",
     )
 }
 
@@ -794,6 +796,137 @@ async fn ingest(
             Ok(response)
         }
     }
+}
+
+/// `POST /v1/traces`: an OTLP/HTTP trace export (protobuf or JSON, gzip or
+/// not). Its LLM spans become samples (`caliper_otel::mapping`) and go
+/// through the ingest queue like `/v1/ingest`'s, sampled by trace; the
+/// answer is an `ExportTraceServiceResponse` in the request's encoding,
+/// with a partial success naming the spans that could not be read. 415 for
+/// another media type, 400 for a body that is not a trace request, 413 for
+/// more LLM spans than `max_samples_per_request`, 429 with `Retry-After`
+/// when the queue is full (nothing queued: the exporter retries the whole
+/// request).
+async fn traces(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    use caliper_otel::decode::{self, DecodeError, Media};
+    // (Read before the body: the request is not `Sync`, a borrow of it
+    // must not live across an await.)
+    let (content_type, encoding) = {
+        let header = |name: header::HeaderName| {
+            request
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap_or("(not text)").to_owned())
+        };
+        (
+            header(header::CONTENT_TYPE),
+            header(header::CONTENT_ENCODING),
+        )
+    };
+    let media = Media::from_content_type(&content_type.unwrap_or_default()).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            e.to_string(),
+        )
+    })?;
+    let body = read_body(&state, request).await?;
+    let snapshot = state.registry.snapshot();
+    let serve = &snapshot.config().serve;
+    let decoded =
+        decode::traces(&body, media, encoding.as_deref(), serve.max_body_bytes).map_err(|e| {
+            let status = match e {
+                DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                DecodeError::Encoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            ApiError::new(status, "bad_otlp", e.to_string())
+        })?;
+    let mapped = caliper_otel::mapping::samples(&decoded);
+    let spans = &state.telemetry.otlp_spans;
+    spans
+        .with_label_values(&["ignored"])
+        .inc_by(mapped.ignored as u64);
+    spans
+        .with_label_values(&["rejected"])
+        .inc_by(mapped.rejected.len() as u64);
+    spans
+        .with_label_values(&["sample"])
+        .inc_by(mapped.samples.len() as u64);
+    if mapped.samples.len() > serve.max_samples_per_request {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_samples",
+            format!(
+                "{} LLM spans in one request, more than serve.max_samples_per_request = {}; \
+                 export smaller batches",
+                mapped.samples.len(),
+                serve.max_samples_per_request
+            ),
+        ));
+    }
+    if !mapped.samples.is_empty() {
+        match state.ingest.offer(mapped.samples, serve.ingest_sample_rate) {
+            Ok(_) => {}
+            Err(full) if full.capacity == 0 => {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "shutting_down",
+                    "the service is shutting down and accepts no more samples",
+                ));
+            }
+            Err(full) => {
+                let mut response = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "queue_full",
+                    format!(
+                        "ingest queue holds {} of {} samples and {} of {} bytes; nothing was \
+                         queued, retry later",
+                        full.depth, full.capacity, full.bytes, full.max_bytes
+                    ),
+                )
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                return Ok(response);
+            }
+        }
+    }
+    let partial_success = (!mapped.rejected.is_empty()).then(|| {
+        let mut message = mapped
+            .rejected
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ");
+        if mapped.rejected.len() > 5 {
+            message.push_str(&format!("; and {} more", mapped.rejected.len() - 5));
+        }
+        caliper_otel::ExportTracePartialSuccess {
+            rejected_spans: mapped.rejected.len() as i64,
+            error_message: caliper_types::text::inert(&message, 2048),
+        }
+    });
+    let reply = caliper_otel::ExportTraceServiceResponse { partial_success };
+    let body = match media {
+        Media::Protobuf => prost_encode(&reply),
+        Media::Json => serde_json::to_vec(&reply).unwrap_or_default(),
+    };
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, media.content_type())],
+        body,
+    )
+        .into_response())
+}
+
+fn prost_encode(reply: &caliper_otel::ExportTraceServiceResponse) -> Vec<u8> {
+    caliper_otel::encode_response(reply)
 }
 
 /// One metric in `GET /v1/metrics`.

@@ -19,6 +19,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::admission::Budget;
+use crate::otlp_export::Exporter;
 use crate::registry::Registry;
 use crate::telemetry::Telemetry;
 use caliper_types::sample::Sample;
@@ -56,6 +57,8 @@ struct Shared {
     registry: Arc<Registry>,
     telemetry: Arc<Telemetry>,
     memory: Arc<Budget>,
+    /// Where evaluations of spans go as OTLP events, if anywhere.
+    exporter: Option<Arc<Exporter>>,
     bytes: AtomicUsize,
     /// Set when shutdown begins draining: evaluations do not run past it,
     /// and samples not started by then are dropped.
@@ -104,6 +107,7 @@ impl IngestQueue {
         telemetry: Arc<Telemetry>,
         memory: Arc<Budget>,
         bounds: QueueBounds,
+        exporter: Option<Arc<Exporter>>,
     ) -> std::io::Result<Arc<IngestQueue>> {
         let (tx, rx) = bounded(bounds.capacity);
         telemetry.queue_capacity.set(bounds.capacity as i64);
@@ -111,6 +115,7 @@ impl IngestQueue {
             registry,
             telemetry,
             memory,
+            exporter,
             bytes: AtomicUsize::new(0),
             drain_deadline: Mutex::new(None),
         });
@@ -154,7 +159,7 @@ impl IngestQueue {
         let total = samples.len();
         let kept: Vec<Queued> = samples
             .into_iter()
-            .filter(|s| sampled_in(&s.id, rate))
+            .filter(|s| sampled_in(sampling_key(s), rate))
             .map(|sample| Queued {
                 bytes: json_size(&sample),
                 sample,
@@ -229,6 +234,9 @@ impl IngestQueue {
         for w in workers {
             let _ = w.join();
         }
+        if let Some(exporter) = &self.shared.exporter {
+            exporter.flush(deadline);
+        }
         self.shared.telemetry.queue_depth.set(0);
         Instant::now() < deadline
     }
@@ -263,11 +271,25 @@ fn score(shared: &Shared, sample: &Sample) {
         let Some(_memory) = shared.memory.take(metric.spec.limits.memory_mib, &give_up) else {
             continue;
         };
-        for eval in metric.evaluate(std::slice::from_ref(sample), shared.drain_deadline()) {
-            shared.telemetry.record(&eval, "ingest");
+        let evaluations = metric.evaluate(std::slice::from_ref(sample), shared.drain_deadline());
+        for eval in &evaluations {
+            shared.telemetry.record(eval, "ingest");
+        }
+        if let Some(exporter) = &shared.exporter {
+            exporter.offer(&sample.metadata, &evaluations);
         }
     }
     shared.telemetry.ingest.with_label_values(&["scored"]).inc();
+}
+
+/// What sampling hashes: the sample's `trace_id` metadata when it has one
+/// (every span of a trace is kept or left out together), else its id.
+fn sampling_key(sample: &Sample) -> &str {
+    sample
+        .metadata
+        .get("trace_id")
+        .and_then(|v| v.as_str())
+        .unwrap_or(&sample.id)
 }
 
 /// Whether a sample is kept at sampling `rate`: a mixed FNV-1a of its id, so the
@@ -290,7 +312,8 @@ fn sampled_in(id: &str, rate: f64) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::sampled_in;
+    use super::{sampled_in, sampling_key};
+    use caliper_types::sample::Sample;
 
     #[test]
     fn sampling_is_stable_and_close_to_the_rate() {
@@ -301,5 +324,36 @@ mod tests {
         assert_eq!(sampled_in("abc", 0.5), sampled_in("abc", 0.5));
         assert!(!sampled_in("abc", 0.0));
         assert!(sampled_in("abc", 1.0));
+    }
+
+    #[test]
+    fn the_spans_of_one_trace_are_sampled_together() {
+        let span = |trace: &str, span: &str| Sample {
+            id: format!("{trace}:{span}"),
+            metadata: serde_json::json!({"trace_id": trace})
+                .as_object()
+                .unwrap()
+                .clone()
+                .into(),
+            ..Sample::default()
+        };
+        let mut kept_traces = 0;
+        for t in 0..200 {
+            let trace = format!("{t:032x}");
+            let kept: Vec<bool> = (0..5)
+                .map(|s| sampled_in(sampling_key(&span(&trace, &format!("{s:016x}"))), 0.5))
+                .collect();
+            assert!(
+                kept.iter().all(|k| *k == kept[0]),
+                "trace {trace}: {kept:?}"
+            );
+            kept_traces += usize::from(kept[0]);
+        }
+        assert!((60..140).contains(&kept_traces), "{kept_traces}");
+        let plain = Sample {
+            id: "req-1".into(),
+            ..Sample::default()
+        };
+        assert_eq!(sampling_key(&plain), "req-1");
     }
 }

@@ -34,6 +34,7 @@ pub mod alerts;
 mod api;
 mod http;
 pub mod ingest;
+pub mod otlp_export;
 pub mod registry;
 mod service;
 pub mod telemetry;

@@ -177,6 +177,26 @@ pub fn run(
     let workers = serve
         .ingest_workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let exporter = match &serve.otlp_endpoint {
+        None => None,
+        Some(endpoint) => {
+            tracing::info!(
+                endpoint,
+                "evaluations of spans go to the OTLP endpoint as events"
+            );
+            Some(Arc::new(
+                crate::otlp_export::Exporter::start(
+                    endpoint,
+                    &serve.otlp_service_name,
+                    telemetry.otlp_events.clone(),
+                )
+                .map_err(|error| ServeError::Start {
+                    what: "the OTLP exporter",
+                    error,
+                })?,
+            ))
+        }
+    };
     let ingest = IngestQueue::start(
         registry.clone(),
         telemetry.clone(),
@@ -186,6 +206,7 @@ pub fn run(
             max_bytes: serve.queue_max_bytes,
             workers,
         },
+        exporter,
     )
     .map_err(|error| ServeError::Start {
         what: "the ingest workers",

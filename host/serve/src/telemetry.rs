@@ -56,6 +56,10 @@ pub struct Telemetry {
     pub queue_capacity: IntGauge,
     /// Ingested samples by result: accepted, rejected, sampled_out, scored.
     pub ingest: IntCounterVec,
+    /// Spans received at `/v1/traces`, by result.
+    pub otlp_spans: IntCounterVec,
+    /// Evaluation events sent to `serve.otlp_endpoint`, by result.
+    pub otlp_events: IntCounterVec,
     /// Guardrail verdicts.
     pub verdicts: IntCounterVec,
     /// HTTP requests by route and status code.
@@ -161,6 +165,18 @@ impl Telemetry {
                 "caliper_ingest_samples_total",
                 "Ingested samples by result: accepted, rejected (queue full), sampled_out, scored, \
                  dropped (left when the shutdown drain deadline passed).",
+                &["result"],
+            ),
+            otlp_spans: counter(
+                "caliper_otlp_spans_total",
+                "Spans received at /v1/traces by result: sample (an LLM span, queued for scoring \
+                 unless sampled out or refused), ignored (no LLM content), rejected (unreadable).",
+                &["result"],
+            ),
+            otlp_events: counter(
+                "caliper_otlp_events_total",
+                "Evaluation events for serve.otlp_endpoint by result: exported, failed (the \
+                 endpoint refused them after retries), dropped (export queue full, or shutdown).",
                 &["result"],
             ),
             verdicts: counter(
@@ -290,6 +306,9 @@ impl Telemetry {
         }
         for result in ["accepted", "rejected", "sampled_out", "scored", "dropped"] {
             self.ingest.with_label_values(&[result]).inc_by(0);
+        }
+        for result in ["sample", "ignored", "rejected"] {
+            self.otlp_spans.with_label_values(&[result]).inc_by(0);
         }
     }
 

@@ -18,6 +18,7 @@ use crate::common::{Exit, Global, cache_override};
 ///
 ///   POST /v1/evaluate   score samples now; guardrail verdict (allow/block)
 ///   POST /v1/ingest     queue production samples for background scoring
+///   POST /v1/traces     OTLP/HTTP traces: LLM spans scored like /v1/ingest
 ///   GET  /v1/metrics    metrics, versions, digests, reload status
 ///   GET  /metrics       Prometheus text exposition
 ///   GET  /healthz       liveness;  GET /readyz: readiness
