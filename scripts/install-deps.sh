@@ -4,7 +4,8 @@
 # generated alert rules; chromium renders the HTML report headless; xmllint
 # (libxml2-utils) validates JUnit XML against the Jenkins JUnit schema
 # (junit-10.xsd), which pytest's source distribution on PyPI ships and which
-# is unpacked into target/junit-schema (never committed).
+# is unpacked into target/junit-schema (never committed); nats-server (with
+# JetStream) is the queue of the `caliper worker` tests.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,8 +41,9 @@ missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 scripts/apt-install.sh "${missing[@]}"
-command -v promtool chromium xmllint
+command -v promtool chromium xmllint nats-server

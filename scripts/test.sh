@@ -10,7 +10,7 @@ scripts/install-deps.sh   # promtool and chromium (apt), if missing
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 # the host's library docs: a link that dangles after an item moved crate fails here
-host_libs=(types config otel dataset package report oci history engine builtin run serve)
+host_libs=(types config otel dataset package report oci history engine builtin run dispatch serve)
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet "${host_libs[@]/#/--package=caliper-}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

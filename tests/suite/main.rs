@@ -22,6 +22,7 @@ mod configmap;
 mod conformance;
 mod containment;
 mod dataset;
+mod dispatch;
 mod docs;
 mod files;
 mod hostile;

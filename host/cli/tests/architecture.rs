@@ -48,6 +48,15 @@ const CRATE_DEPS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "caliper-dispatch",
+        &[
+            "caliper-types",
+            "caliper-config",
+            "caliper-engine",
+            "caliper-run",
+        ],
+    ),
+    (
         "caliper-serve",
         &[
             "caliper-types",
@@ -74,6 +83,7 @@ const EXTERNAL_HOMES: &[(&str, &[&str])] = &[
     // one error style per layer: thiserror in the libraries, anyhow in the binary
     ("anyhow", &["caliper-cli"]),
     ("rusqlite", &["caliper-history"]),
+    ("async-nats", &["caliper-dispatch"]),
     // the OTLP messages and their encoding stay behind caliper-otel's functions
     ("opentelemetry-proto", &["caliper-otel"]),
     ("prost", &["caliper-otel"]),

@@ -87,6 +87,8 @@ pub struct Config {
     pub serve: ServeConfig,
     /// The run history.
     pub history: HistoryConfig,
+    /// Scoring on a pool of workers over NATS JetStream.
+    pub dispatch: DispatchConfig,
     /// Which signers' packages may load.
     pub trust: TrustConfig,
     /// `caliper audit` window and thresholds.
@@ -105,6 +107,58 @@ pub struct TrustConfig {
     pub keys: Vec<String>,
     /// Load only components signed by one of `keys`.
     pub require_signature: bool,
+}
+
+/// `[dispatch]`: `caliper worker` and `caliper run --dispatch` over NATS
+/// JetStream. Every name is shared by the dispatcher and its workers, so
+/// they must agree on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatchConfig {
+    /// The NATS server (`nats://HOST:PORT`) when neither `--nats` nor
+    /// `--dispatch` names one.
+    pub nats: Option<String>,
+    /// The first token of every subject (`PREFIX.jobs.RUN`, `PREFIX.results.RUN`).
+    pub subject_prefix: String,
+    /// The work-queue stream of jobs (file storage).
+    pub jobs_stream: String,
+    /// The stream of results (file storage, kept `results_max_age_s`).
+    pub results_stream: String,
+    /// The durable pull consumer every worker shares.
+    pub consumer: String,
+    /// How long a worker has to answer a job before it goes to another one,
+    /// in milliseconds (above every metric's deadline: the engine's
+    /// deadlines end an evaluation well before it).
+    pub ack_wait_ms: u64,
+    /// Jobs handed out and not yet answered, across all workers, at most.
+    pub max_ack_pending: i64,
+    /// Jobs a worker lane asks for at once (a slow worker holds no more).
+    pub fetch_batch: usize,
+    /// Jobs a dispatching run keeps in flight, in lanes of 16 samples.
+    pub lanes: usize,
+    /// A dispatching run fails when no result arrives for this long, in
+    /// milliseconds (no worker running, or none with this run's metrics).
+    pub stall_timeout_ms: u64,
+    /// How long results stay in their stream, in seconds.
+    pub results_max_age_s: u64,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            nats: None,
+            subject_prefix: "caliper".into(),
+            jobs_stream: "CALIPER_JOBS".into(),
+            results_stream: "CALIPER_RESULTS".into(),
+            consumer: "caliper-workers".into(),
+            ack_wait_ms: 30_000,
+            max_ack_pending: 1024,
+            fetch_batch: 4,
+            lanes: 32,
+            stall_timeout_ms: 60_000,
+            results_max_age_s: 86_400,
+        }
+    }
 }
 
 /// Where `caliper run` records its runs.

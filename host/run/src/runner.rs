@@ -43,6 +43,9 @@ pub enum RunError {
         /// The OS error.
         error: std::io::Error,
     },
+    /// The remote scorer failed (`caliper run --dispatch`).
+    #[error("dispatch: {0}")]
+    Remote(String),
     /// The sink refused an evaluation or a sample (a full disk, a closed pipe).
     #[error("writing results: {error}")]
     Sink {
@@ -77,6 +80,20 @@ pub struct RunOptions {
     pub group_by: Option<String>,
     /// Set to stop early (Ctrl-C).
     pub cancel: Arc<AtomicBool>,
+    /// Score elsewhere (`caliper run --dispatch`): each of the `jobs`
+    /// lanes hands its chunks to this instead of running the metrics.
+    pub remote: Option<Arc<dyn Remote>>,
+}
+
+/// Metrics that run elsewhere (a pool of `caliper worker`s): the run reads,
+/// maps, orders and aggregates as always, and asks this for the
+/// evaluations.
+pub trait Remote: Send + Sync {
+    /// The evaluations of `samples`: per sample, per metric in config
+    /// order, the evaluation, or `None` where the metric's `when` filter
+    /// leaves the sample out. Blocks until every sample's are in; an error
+    /// ends the run (nothing is written).
+    fn score(&self, samples: &[&Sample]) -> Result<Vec<Vec<Option<Evaluation>>>, String>;
 }
 
 impl Default for RunOptions {
@@ -86,6 +103,7 @@ impl Default for RunOptions {
             strict: false,
             group_by: None,
             cancel: Arc::new(AtomicBool::new(false)),
+            remote: None,
         }
     }
 }
@@ -183,6 +201,7 @@ pub fn run(
     let (item_tx, item_rx) = bounded::<(u64, Vec<Item>)>(jobs * 2);
     let cancel = opts.cancel.clone();
     let stop_reading = Arc::new(AtomicBool::new(false));
+    let remote_error: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
     let mut totals = RunTotals {
         records: 0,
@@ -235,6 +254,8 @@ pub fn run(
             let item_tx = item_tx.clone();
             let group_by = opts.group_by.clone();
             let cancel = cancel.clone();
+            let remote = opts.remote.clone();
+            let remote_error = &remote_error;
             std::thread::Builder::new()
                 .name(format!("caliper-worker-{w}"))
                 .spawn_scoped(scope, move || {
@@ -246,8 +267,26 @@ pub fn run(
                         if cancel.load(Ordering::Relaxed) {
                             break;
                         }
-                        let items =
-                            score_chunk(&mut instances, chunk, group_by.as_deref(), keep_samples);
+                        let scorer = match &remote {
+                            Some(r) => Scorer::Remote(r.as_ref()),
+                            None => Scorer::Local(&mut instances),
+                        };
+                        let items = match score_chunk(
+                            scorer,
+                            specs.len(),
+                            chunk,
+                            group_by.as_deref(),
+                            keep_samples,
+                        ) {
+                            Ok(items) => items,
+                            Err(e) => {
+                                let mut first =
+                                    remote_error.lock().unwrap_or_else(|p| p.into_inner());
+                                first.get_or_insert(e);
+                                cancel.store(true, Ordering::Relaxed);
+                                break;
+                            }
+                        };
                         if item_tx.send((seq, items)).is_err() {
                             break;
                         }
@@ -288,6 +327,13 @@ pub fn run(
         }
         // Workers are done; a reader still waiting for a token must stop.
         drop(token_tx);
+        if let Some(e) = remote_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            return Err(RunError::Remote(e));
+        }
         if totals.stopped.is_none() && cancel.load(Ordering::Relaxed) && sink_error.is_none() {
             totals.stopped = Some(Stop::Cancelled);
         }
@@ -299,12 +345,21 @@ pub fn run(
     Ok(totals)
 }
 
+/// Who scores a worker's chunks.
+enum Scorer<'a> {
+    /// This worker's own instances.
+    Local(&'a mut [MetricInstance]),
+    /// A pool elsewhere.
+    Remote(&'a dyn Remote),
+}
+
 fn score_chunk(
-    instances: &mut [MetricInstance],
+    scorer: Scorer<'_>,
+    metrics: usize,
     chunk: Vec<Record>,
     group_by: Option<&str>,
     keep_samples: bool,
-) -> Vec<Item> {
+) -> Result<Vec<Item>, String> {
     let mut items = Vec::with_capacity(chunk.len());
     // (index into `items`, sample) for every sample of the chunk.
     let mut samples = Vec::with_capacity(chunk.len());
@@ -321,7 +376,7 @@ fn score_chunk(
                     items.push(Item::Scored {
                         new_record: n == 0,
                         group,
-                        evals: vec![None; instances.len()],
+                        evals: vec![None; metrics],
                         sample: None,
                     });
                     samples.push((items.len() - 1, sample));
@@ -329,6 +384,26 @@ fn score_chunk(
             }
         }
     }
+    let instances = match scorer {
+        Scorer::Local(instances) => instances,
+        Scorer::Remote(remote) => {
+            let refs: Vec<&Sample> = samples.iter().map(|(_, s)| s).collect();
+            let scored = remote.score(&refs)?;
+            if scored.len() != refs.len() || scored.iter().any(|e| e.len() != metrics) {
+                return Err(format!(
+                    "the workers answered {} samples for {} (each with one entry per metric)",
+                    scored.len(),
+                    refs.len()
+                ));
+            }
+            for ((i, _), sample_evals) in samples.iter().zip(scored) {
+                if let Item::Scored { evals, .. } = &mut items[*i] {
+                    *evals = sample_evals;
+                }
+            }
+            return Ok(finish(items, samples, keep_samples));
+        }
+    };
     // Prepared a window at a time (every metric reuses a window's
     // conversion), so the turns of a long conversation, each with its whole
     // history, are never all copied at once.
@@ -354,6 +429,11 @@ fn score_chunk(
             }
         }
     }
+    Ok(finish(items, samples, keep_samples))
+}
+
+/// The chunk's items, with their samples when the sink wants them.
+fn finish(mut items: Vec<Item>, samples: Vec<(usize, Sample)>, keep_samples: bool) -> Vec<Item> {
     if keep_samples {
         for (i, s) in samples {
             if let Item::Scored { sample, .. } = &mut items[i] {

@@ -17,6 +17,7 @@ mod run;
 mod serve;
 mod signing;
 mod test;
+mod worker;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -38,6 +39,7 @@ use crate::common::{Exit, Global};
 ///   caliper history                     # each metric's trend across recorded runs
 ///   caliper audit                       # metrics to review or retire, with evidence
 ///   caliper serve                       # live service, hot reload, /metrics
+///   caliper worker --nats URL           # score `run --dispatch URL` on many machines
 ///   caliper alerts -o rules.yml         # Prometheus rules from the thresholds
 ///   caliper new my-metric --lang python # start a metric (rust, python, js, c)
 ///   caliper pack metric.wasm -m metric.toml  # embed owner, review date, examples
@@ -68,6 +70,7 @@ pub struct Cli {
 pub enum Command {
     Run(run::RunCommand),
     Serve(serve::ServeCommand),
+    Worker(worker::WorkerCommand),
     Inspect(inspect::InspectCommand),
     Test(test::TestCommand),
     List(list::ListCommand),
@@ -94,6 +97,7 @@ impl Command {
             Command::Test(c) => c.execute(global),
             Command::List(c) => c.execute(global),
             Command::Serve(c) => c.execute(global),
+            Command::Worker(c) => c.execute(global),
             Command::Alerts(c) => c.execute(),
             Command::Compare(c) => c.execute(),
             Command::History(c) => c.execute(),
@@ -113,7 +117,7 @@ impl Command {
     /// Services log their lifecycle (listening, reloads) by default.
     pub fn default_verbosity(&self) -> u8 {
         match self {
-            Command::Serve(_) => 1,
+            Command::Serve(_) | Command::Worker(_) => 1,
             _ => 0,
         }
     }

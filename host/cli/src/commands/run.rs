@@ -51,6 +51,7 @@ const WATCH_DEBOUNCE: Duration = Duration::from_millis(100);
 ///   caliper run chats.jsonl -o results.jsonl --summary summary.json
 ///   caliper run chats.csv --group-by model --metric language-match
 ///   caliper run chats.jsonl --watch     # re-run on every rebuild of a metric
+///   caliper run chats.jsonl --dispatch nats://127.0.0.1:4222  # on `caliper worker`s
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct RunCommand {
@@ -81,6 +82,10 @@ pub struct RunCommand {
     /// Split every figure by this metadata key (e.g. model, lang).
     #[arg(long, value_name = "KEY")]
     group_by: Option<String>,
+    /// Score on a pool of `caliper worker`s through this NATS server
+    /// (nats://HOST:PORT) instead of here; the outputs are the same.
+    #[arg(long, value_name = "URL")]
+    dispatch: Option<String>,
     /// Run only these metric instances (repeatable).
     #[arg(short, long = "metric", value_name = "NAME")]
     metrics: Vec<String>,
@@ -268,11 +273,39 @@ impl RunCommand {
             })
             .transpose()?;
 
+        // --dispatch: the samples go to the worker pool; everything else is
+        // this run's as always.
+        let dispatcher = match &self.dispatch {
+            None => None,
+            Some(url) => {
+                let run_id = format!(
+                    "{:x}{:x}",
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis()),
+                    std::process::id()
+                );
+                let d = caliper_dispatch::dispatcher::Dispatcher::start(
+                    url,
+                    &config.dispatch,
+                    &specs,
+                    &run_id,
+                )?;
+                tracing::info!(run = %run_id, url, "scoring on the worker pool");
+                Some(Arc::new(d))
+            }
+        };
         let opts = RunOptions {
-            jobs: self.jobs.unwrap_or(RunOptions::default().jobs),
+            jobs: match &dispatcher {
+                Some(_) => config.dispatch.lanes.max(1),
+                None => self.jobs.unwrap_or(RunOptions::default().jobs),
+            },
             strict: self.strict,
             group_by: self.group_by.clone(),
             cancel: cancel.clone(),
+            remote: dispatcher
+                .clone()
+                .map(|d| d as Arc<dyn caliper_run::runner::Remote>),
         };
 
         let mut history = match (
@@ -321,7 +354,17 @@ impl RunCommand {
             bar.set_position(read.bytes());
             bar.set_message(format!("{records} records"));
         };
-        let totals = runner::run(&specs, records, &opts, &mut outputs, &progress)?;
+        let totals = runner::run(&specs, records, &opts, &mut outputs, &progress);
+        if let Some(d) = &dispatcher {
+            d.finish();
+            if d.duplicates() > 0 {
+                tracing::info!(
+                    duplicates = d.duplicates(),
+                    "answers for samples already answered (redelivered jobs) were dropped"
+                );
+            }
+        }
+        let totals = totals?;
         drop(display);
         let elapsed = started.elapsed().as_secs_f64();
 
