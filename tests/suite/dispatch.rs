@@ -482,3 +482,95 @@ fn a_worker_with_other_metrics_refuses_and_the_run_fails_naming_both() {
         run.stderr()
     );
 }
+
+#[test]
+fn serve_publishes_live_traffic_to_the_pool_and_counts_what_comes_back() {
+    let s = Scratch::new();
+    let nats = Nats::start(&s.path().join("nats"));
+    let metrics = metric_toml("leak", "pii-leak", "");
+    s.write("worker.toml", &metrics);
+    s.write(
+        "caliper.toml",
+        &format!(
+            "{metrics}[dispatch]\nnats = \"{}\"\ningest = true\n",
+            nats.url()
+        ),
+    );
+    let worker = Worker::start(&s, &nats, "worker.toml", "pool", 1);
+    let server = caliper_tests::Server::start(&s, &[]);
+    let samples: Vec<Value> = (0..5)
+        .map(|i| {
+            let output = if i < 2 {
+                format!("write to a{i}@example.org")
+            } else {
+                "fine".into()
+            };
+            json!({"id": format!("live-{i}"), "output": output})
+        })
+        .collect();
+    let reply = server.post("/v1/ingest", &json!({"samples": samples}).to_string());
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(reply.json()["queued"], 5);
+    let series = |metrics: &str, want: &[&str]| -> Option<f64> {
+        metrics
+            .lines()
+            .find(|l| !l.starts_with('#') && want.iter().all(|w| l.contains(w)))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            let m = server.get("/metrics").body;
+            series(&m, &["caliper_ingest_samples_total", "result=\"scored\""]) == Some(5.0)
+        }),
+        "{}\n{}",
+        server.get("/metrics").body,
+        worker.logs()
+    );
+    let m = server.get("/metrics").body;
+    let fails = series(
+        &m,
+        &[
+            "caliper_evaluations_total{",
+            "metric=\"leak\"",
+            "outcome=\"fail\"",
+            "source=\"ingest\"",
+        ],
+    );
+    assert_eq!(fails, Some(2.0), "{m}");
+    assert!(m.contains("caliper_dispatch_queue_lag"), "{m}");
+    let log = worker.stop();
+    assert!(log.contains("5 samples scored"), "{log}");
+    server.stop();
+}
+
+#[test]
+fn a_stalled_worker_does_not_hold_the_run_back() {
+    let s = Scratch::new();
+    let nats = Nats::start(&s.path().join("nats"));
+    slow_config(&s, 1500);
+    let stalled = Worker::start(&s, &nats, "caliper.toml", "stalled", 1);
+    let healthy = Worker::start(&s, &nats, "caliper.toml", "healthy", 1);
+    // Frozen (a worker starved of CPU, or paused): the jobs it has asked for
+    // go to the healthy worker after ack_wait_ms.
+    signal(&stalled.child, "STOP");
+    let started = Instant::now();
+    let out = dispatched(&s, &nats, "out.jsonl").join().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_complete(&s, "out.jsonl");
+    // 400 samples at 40 ms on 4 slots take ~4 s; the frozen worker's jobs
+    // cost one ack_wait more at most.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    signal(&stalled.child, "CONT");
+    stalled.stop();
+    let log = healthy.stop();
+    assert!(log.contains("400 samples scored"), "{log}");
+}

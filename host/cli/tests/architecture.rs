@@ -66,6 +66,7 @@ const CRATE_DEPS: &[(&str, &[&str])] = &[
             "caliper-engine",
             "caliper-report",
             "caliper-otel",
+            "caliper-dispatch",
         ],
     ),
     ("caliper-cli", &["*"]),

@@ -141,6 +141,9 @@ pub struct DispatchConfig {
     pub stall_timeout_ms: u64,
     /// How long results stay in their stream, in seconds.
     pub results_max_age_s: u64,
+    /// `caliper serve` publishes what `/v1/ingest` and `/v1/traces` accept
+    /// to the worker pool (at `nats`) instead of scoring it in-process.
+    pub ingest: bool,
 }
 
 impl Default for DispatchConfig {
@@ -157,6 +160,7 @@ impl Default for DispatchConfig {
             lanes: 32,
             stall_timeout_ms: 60_000,
             results_max_age_s: 86_400,
+            ingest: false,
         }
     }
 }
@@ -661,6 +665,12 @@ impl Config {
             .audit
             .validate()
             .map_err(|e| invalid(format!("[audit] {e}")))?;
+        if config.dispatch.ingest && config.dispatch.nats.is_none() {
+            return Err(invalid(
+                "dispatch.ingest publishes live traffic to the worker pool: set dispatch.nats too"
+                    .into(),
+            ));
+        }
         let serve = &config.serve;
         if let Some(endpoint) = &serve.otlp_endpoint
             && !endpoint.starts_with("http://")

@@ -77,13 +77,21 @@ impl Dispatcher {
             let duplicates = duplicates.clone();
             let stream = conn.results.clone();
             let reconnected = conn.reconnected.clone();
-            rt.spawn(read_results(
-                stream,
-                subject,
-                waiters,
-                duplicates,
-                reconnected,
-            ));
+            let handle = move |result: JobResult| {
+                let waiter = waiters
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&result.index);
+                match waiter {
+                    Some(tx) => {
+                        let _ = tx.send(result);
+                    }
+                    None => {
+                        duplicates.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            };
+            rt.spawn(read_results(stream, subject, reconnected, handle));
         }
         Ok(Dispatcher {
             rt,
@@ -117,13 +125,36 @@ impl Dispatcher {
         });
     }
 
+    fn publisher(&self) -> Publisher<'_> {
+        Publisher {
+            conn: &self.conn,
+            settings: &self.settings,
+            run: &self.run,
+            lock: &self.lock,
+        }
+    }
+}
+
+/// Publishes the jobs of one run (or of the live traffic).
+pub(crate) struct Publisher<'a> {
+    pub(crate) conn: &'a Connection,
+    pub(crate) settings: &'a DispatchConfig,
+    pub(crate) run: &'a str,
+    pub(crate) lock: &'a str,
+}
+
+impl Publisher<'_> {
     /// The jobs of `samples` (positions from `first`): consecutive samples
     /// each, as many as fit the server's `max_payload`.
-    fn jobs(&self, first: u64, samples: &[&Sample]) -> Result<Vec<(u64, bytes::Bytes)>, String> {
+    pub(crate) fn jobs(
+        &self,
+        first: u64,
+        samples: &[&Sample],
+    ) -> Result<Vec<(u64, bytes::Bytes)>, String> {
         let max = self.conn.max_payload().unwrap_or(1 << 20);
         let encode = |index: u64, part: &[&Sample]| {
             serde_json::to_vec(&Job {
-                run: self.run.clone(),
+                run: self.run.to_owned(),
                 index,
                 samples: part.iter().map(|s| (*s).clone()).collect(),
             })
@@ -159,8 +190,11 @@ impl Dispatcher {
     /// Publishes `jobs`: all sent at once, their acks awaited together; a
     /// job whose publish failed (a server restart, a lost ack) is sent again
     /// with the same message id, until `stall_timeout_ms`.
-    async fn publish(&self, mut pending: Vec<(u64, bytes::Bytes)>) -> Result<(), String> {
-        let subject = protocol::job_subject(&self.settings.subject_prefix, &self.run);
+    pub(crate) async fn publish(
+        &self,
+        mut pending: Vec<(u64, bytes::Bytes)>,
+    ) -> Result<(), String> {
+        let subject = protocol::job_subject(&self.settings.subject_prefix, self.run);
         let until = Instant::now() + Duration::from_millis(self.settings.stall_timeout_ms);
         let mut wait = Duration::from_millis(50);
         loop {
@@ -169,9 +203,9 @@ impl Dispatcher {
                 let mut headers = HeaderMap::new();
                 headers.insert(
                     protocol::MSG_ID,
-                    protocol::job_id(&self.run, *index).as_str(),
+                    protocol::job_id(self.run, *index).as_str(),
                 );
-                headers.insert(protocol::LOCK_HEADER, self.lock.as_str());
+                headers.insert(protocol::LOCK_HEADER, self.lock);
                 let sent = self
                     .conn
                     .js
@@ -209,16 +243,15 @@ impl Dispatcher {
     }
 }
 
-/// Hands every result of the run to the lane waiting for it, for as long as
-/// the dispatcher lives. An ordered consumer from the start of the run's
-/// subject; when it ends or keeps failing (the server restarted and lost
-/// the ephemeral consumer), a new one starts after the last result seen.
-async fn read_results(
+/// Hands every result on `subject` to `handle`, for as long as the runtime
+/// lives. An ordered consumer from the start of the subject; when it ends
+/// or fails (the server restarted and lost the ephemeral consumer), a new
+/// one starts after the last result seen.
+pub(crate) async fn read_results(
     stream: async_nats::jetstream::stream::Stream,
     subject: String,
-    waiters: Waiters,
-    duplicates: Arc<AtomicU64>,
     reconnected: Arc<tokio::sync::Notify>,
+    handle: impl Fn(JobResult) + Send + 'static,
 ) {
     let mut after: Option<u64> = None;
     loop {
@@ -270,18 +303,7 @@ async fn read_results(
                 tracing::warn!(subject = %message.subject, "a result that is not one; ignored");
                 continue;
             };
-            let waiter = waiters
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&result.index);
-            match waiter {
-                Some(tx) => {
-                    let _ = tx.send(result);
-                }
-                None => {
-                    duplicates.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+            handle(result);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -293,7 +315,8 @@ impl Remote for Dispatcher {
             let first = self
                 .next
                 .fetch_add(samples.len() as u64, Ordering::Relaxed);
-            let jobs = self.jobs(first, samples)?;
+            let publisher = self.publisher();
+            let jobs = publisher.jobs(first, samples)?;
             let mut pending = Vec::with_capacity(jobs.len());
             {
                 let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
@@ -303,7 +326,7 @@ impl Remote for Dispatcher {
                     pending.push((*index, rx));
                 }
             }
-            self.publish(jobs).await?;
+            publisher.publish(jobs).await?;
             let stall = Duration::from_millis(self.settings.stall_timeout_ms);
             let mut out = Vec::with_capacity(samples.len());
             for (index, rx) in pending {

@@ -2,10 +2,11 @@
 //!
 //! Owns the distributed path: the streams and the consumer ([`queue`]),
 //! what a job and a result are ([`protocol`]), the worker that scores jobs
-//! ([`worker`]) and the dispatcher that publishes a run's samples and
+//! ([`worker`]), the dispatcher that publishes a run's samples and
 //! collects their results ([`dispatcher`], a [`caliper_run::runner::Remote`],
 //! so a dispatched run reads, orders, aggregates and reports exactly as a
-//! local one).
+//! local one), and the live queue through which `caliper serve` hands its
+//! ingested traffic to the pool ([`live`]).
 //!
 //! Guarantees: at-least-once delivery (a job is acked only after its result
 //! is stored; a worker that dies leaves its jobs to be redelivered after
@@ -23,6 +24,7 @@
 //! CLI hands it the loaded metrics and the `[dispatch]` settings.
 
 pub mod dispatcher;
+pub mod live;
 pub mod protocol;
 pub mod queue;
 pub mod worker;

@@ -121,6 +121,20 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(DispatchError::Runtime)?;
+    // A job must outlive its slowest evaluation (in-progress pings extend
+    // it, but a metric's deadline alone must not reach it).
+    if let Some(slowest) = specs.iter().max_by_key(|s| s.limits.timeout_ms)
+        && slowest.limits.timeout_ms >= options.settings.ack_wait_ms
+    {
+        return Err(DispatchError::JetStream {
+            what: "settings".into(),
+            message: format!(
+                "dispatch.ack_wait_ms = {} is not above metric `{}`'s timeout_ms = {}: jobs \
+                 would be handed to another worker while this one still scores them",
+                options.settings.ack_wait_ms, slowest.name, slowest.limits.timeout_ms
+            ),
+        });
+    }
     rt.block_on(async move {
         let conn = queue::connect(&options.url, &options.settings).await?;
         let consumer = queue::workers_consumer(&conn, &options.settings).await?;
@@ -206,7 +220,11 @@ struct Lane {
 
 impl Lane {
     async fn handle(&self, message: jetstream::Message) {
-        let redelivered = message.info().is_ok_and(|i| i.delivered > 1);
+        let delivered = message.info().map_or(1, |i| i.delivered.max(1));
+        let redelivered = delivered > 1;
+        // Each redelivery waits longer before the next (1 s, 2 s, … 30 s).
+        let shift = (delivered - 1).clamp(0, 5) as u32;
+        let backoff = Duration::from_secs(1u64 << shift).min(Duration::from_secs(30));
         let Ok(job) = serde_json::from_slice::<Job>(&message.payload) else {
             tracing::warn!(subject = %message.subject, "not a job; terminated");
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
@@ -266,9 +284,7 @@ impl Lane {
                 Err(e) => {
                     tracing::warn!("scoring job {} failed: {e}; left for redelivery", job.index);
                     self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    let _ = message
-                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                        .await;
+                    let _ = message.ack_with(AckKind::Nak(Some(backoff))).await;
                     return;
                 }
             }
@@ -280,16 +296,12 @@ impl Lane {
                 job.index
             );
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
-            let _ = message
-                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                .await;
+            let _ = message.ack_with(AckKind::Nak(Some(backoff))).await;
             return;
         }
         if refused {
             // Left for a worker with the run's lock (the run fails anyway).
-            let _ = message
-                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                .await;
+            let _ = message.ack_with(AckKind::Nak(Some(backoff))).await;
             return;
         }
         // Acked only now that the result is stored; confirmed, so a lost ack

@@ -763,10 +763,16 @@ async fn ingest(
             "`metrics` and `deadline_ms` apply to /v1/evaluate only; ingest scores every metric",
         ));
     }
-    match state
-        .ingest
-        .offer(samples, snapshot.config().serve.ingest_sample_rate)
-    {
+    let rate = snapshot.config().serve.ingest_sample_rate;
+    if state.ingest.live().is_some() {
+        let receipt = offer_live(&state, samples, rate).await?;
+        let body = IngestResponse {
+            receipt,
+            queue_depth: state.ingest.live().map_or(0, |l| l.lag() as usize),
+        };
+        return Ok((StatusCode::ACCEPTED, json_body(&body)).into_response());
+    }
+    match state.ingest.offer(samples, rate) {
         Ok(receipt) => {
             let body = IngestResponse {
                 receipt,
@@ -868,7 +874,9 @@ async fn traces(
             ),
         ));
     }
-    if !mapped.samples.is_empty() {
+    if !mapped.samples.is_empty() && state.ingest.live().is_some() {
+        offer_live(&state, mapped.samples, serve.ingest_sample_rate).await?;
+    } else if !mapped.samples.is_empty() {
         match state.ingest.offer(mapped.samples, serve.ingest_sample_rate) {
             Ok(_) => {}
             Err(full) if full.capacity == 0 => {
@@ -923,6 +931,28 @@ async fn traces(
         body,
     )
         .into_response())
+}
+
+/// Publishes accepted samples to the worker pool (`[dispatch] ingest`), off
+/// the async runtime; 503 when the queue cannot take them (nothing of the
+/// request is counted as accepted then, and the client may retry).
+async fn offer_live(
+    state: &Arc<AppState>,
+    samples: Vec<Sample>,
+    rate: f64,
+) -> Result<crate::ingest::Receipt, ApiError> {
+    let ingest = state.ingest.clone();
+    let published = tokio::task::spawn_blocking(move || ingest.offer_live(samples, rate))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    published.map_err(|e| {
+        tracing::warn!("publishing ingested samples to the worker pool: {e}");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "dispatch_unavailable",
+            "the worker pool's queue did not take the samples; nothing was queued, retry later",
+        )
+    })
 }
 
 fn prost_encode(reply: &caliper_otel::ExportTraceServiceResponse) -> Vec<u8> {
@@ -1019,6 +1049,9 @@ async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
     let t = &state.telemetry;
     t.in_flight.set(state.concurrency.in_use() as i64);
     t.memory_reserved.set(state.memory.in_use() as i64);
+    if let Some(live) = state.ingest.live() {
+        t.dispatch_lag.set(live.lag() as i64);
+    }
     let text = state.telemetry.render(&state.registry.snapshot());
     ([(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], text).into_response()
 }

@@ -22,6 +22,7 @@ use crate::admission::Budget;
 use crate::otlp_export::Exporter;
 use crate::registry::Registry;
 use crate::telemetry::Telemetry;
+use caliper_dispatch::live::LiveQueue;
 use caliper_types::sample::Sample;
 
 /// The queue refused a request.
@@ -86,6 +87,8 @@ pub struct IngestQueue {
     max_bytes: usize,
     shared: Arc<Shared>,
     workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Where accepted samples go instead of the queue (`[dispatch] ingest`).
+    live: Option<Arc<LiveQueue>>,
 }
 
 /// The bounds of the queue.
@@ -108,6 +111,7 @@ impl IngestQueue {
         memory: Arc<Budget>,
         bounds: QueueBounds,
         exporter: Option<Arc<Exporter>>,
+        live: Option<Arc<LiveQueue>>,
     ) -> std::io::Result<Arc<IngestQueue>> {
         let (tx, rx) = bounded(bounds.capacity);
         telemetry.queue_capacity.set(bounds.capacity as i64);
@@ -150,6 +154,7 @@ impl IngestQueue {
             max_bytes: bounds.max_bytes,
             shared,
             workers: Mutex::new(handles),
+            live,
         }))
     }
 
@@ -211,6 +216,47 @@ impl IngestQueue {
         Ok(Receipt {
             queued,
             sampled_out,
+        })
+    }
+
+    /// The worker pool, when live traffic goes there (`[dispatch] ingest`).
+    pub fn live(&self) -> Option<&Arc<LiveQueue>> {
+        self.live.as_ref()
+    }
+
+    /// Publishes the samples that pass the sampling `rate` to the worker
+    /// pool, all or none; returns when the server has stored them.
+    /// Blocking: call it off the async runtime.
+    pub fn offer_live(&self, samples: Vec<Sample>, rate: f64) -> Result<Receipt, String> {
+        let live = self.live.as_ref().ok_or("no worker pool configured")?;
+        let total = samples.len();
+        let kept: Vec<Sample> = samples
+            .into_iter()
+            .filter(|s| sampled_in(sampling_key(s), rate))
+            .collect();
+        let specs: Vec<Arc<caliper_engine::metric::MetricSpec>> = self
+            .shared
+            .registry
+            .snapshot()
+            .serving()
+            .map(|m| m.spec.clone())
+            .collect();
+        let ingest = &self.shared.telemetry.ingest;
+        if let Err(e) = live.publish(&kept, &specs) {
+            ingest
+                .with_label_values(&["rejected"])
+                .inc_by(kept.len() as u64);
+            return Err(e);
+        }
+        ingest
+            .with_label_values(&["accepted"])
+            .inc_by(kept.len() as u64);
+        ingest
+            .with_label_values(&["sampled_out"])
+            .inc_by((total - kept.len()) as u64);
+        Ok(Receipt {
+            queued: kept.len(),
+            sampled_out: total - kept.len(),
         })
     }
 

@@ -102,6 +102,22 @@ impl Exporter {
         }
     }
 
+    /// Queues the events of `evaluations`, whose sample ids are
+    /// `TRACE_ID:SPAN_ID` when they came from a span (the results the
+    /// worker pool sends back carry no metadata).
+    pub fn offer_by_id(&self, evaluations: &[Evaluation]) {
+        let Some((trace, span)) = evaluations
+            .first()
+            .and_then(|e| e.sample_id.split_once(':'))
+        else {
+            return;
+        };
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("trace_id".into(), trace.into());
+        metadata.insert("span_id".into(), span.into());
+        self.offer(&metadata, evaluations);
+    }
+
     /// Stops accepting events and sends what is queued, until `deadline`
     /// (what is left then is dropped and counted).
     pub fn flush(&self, deadline: Instant) {

@@ -197,6 +197,32 @@ pub fn run(
             ))
         }
     };
+    let live = match (&config_dispatch(&snapshot), exporter.clone()) {
+        (Some(dispatch), exporter) => {
+            let url = dispatch.nats.clone().unwrap_or_default();
+            let telemetry = telemetry.clone();
+            let on_result: Arc<caliper_dispatch::live::OnResult> = Arc::new(
+                move |evaluations: Vec<caliper_types::outcome::Evaluation>| {
+                    for e in &evaluations {
+                        telemetry.record(e, "ingest");
+                    }
+                    telemetry.ingest.with_label_values(&["scored"]).inc();
+                    if let Some(x) = &exporter {
+                        x.offer_by_id(&evaluations);
+                    }
+                },
+            );
+            Some(Arc::new(
+                caliper_dispatch::live::LiveQueue::start(&url, dispatch, on_result).map_err(
+                    |e| ServeError::Start {
+                        what: "the dispatch queue",
+                        error: std::io::Error::other(e.to_string()),
+                    },
+                )?,
+            ))
+        }
+        (None, _) => None,
+    };
     let ingest = IngestQueue::start(
         registry.clone(),
         telemetry.clone(),
@@ -207,6 +233,7 @@ pub fn run(
             workers,
         },
         exporter,
+        live,
     )
     .map_err(|error| ServeError::Start {
         what: "the ingest workers",
@@ -387,6 +414,14 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+/// `[dispatch]`, when live traffic goes to the worker pool.
+fn config_dispatch(
+    snapshot: &crate::registry::Snapshot,
+) -> Option<&caliper_config::DispatchConfig> {
+    let dispatch = &snapshot.config().dispatch;
+    dispatch.ingest.then_some(dispatch)
 }
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ pub struct Telemetry {
     pub queue_capacity: IntGauge,
     /// Ingested samples by result: accepted, rejected, sampled_out, scored.
     pub ingest: IntCounterVec,
+    /// Jobs waiting for a worker (`[dispatch] ingest`).
+    pub dispatch_lag: IntGauge,
     /// Spans received at `/v1/traces`, by result.
     pub otlp_spans: IntCounterVec,
     /// Evaluation events sent to `serve.otlp_endpoint`, by result.
@@ -166,6 +168,10 @@ impl Telemetry {
                 "Ingested samples by result: accepted, rejected (queue full), sampled_out, scored, \
                  dropped (left when the shutdown drain deadline passed).",
                 &["result"],
+            ),
+            dispatch_lag: gauge(
+                "caliper_dispatch_queue_lag",
+                "Jobs waiting for a worker in the dispatch work queue ([dispatch] ingest; 0 otherwise).",
             ),
             otlp_spans: counter(
                 "caliper_otlp_spans_total",
