@@ -157,7 +157,7 @@ impl<R: ComponentSource> Source<R> {
             path: path.clone(),
             source,
         };
-        create_private_dir(dir).map_err(io)?;
+        caliper_types::dirs::create_private_dir(dir).map_err(io)?;
         // Not a plain file (a symlink, a pipe): removed, not written through.
         if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
             std::fs::remove_file(&path).map_err(io)?;
@@ -193,14 +193,6 @@ fn holds(path: &Path, builtin: &Builtin) -> bool {
     meta.is_file()
         && meta.len() == builtin.bytes.len() as u64
         && std::fs::read(path).is_ok_and(|bytes| bytes == builtin.bytes)
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }
 
 #[cfg(test)]

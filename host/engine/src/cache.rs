@@ -333,11 +333,11 @@ fn open(dir: &Path, key_file: Option<&Path>) -> Result<Opened, CacheError> {
         let path = path.to_owned();
         move |error| CacheError::Io { path, error }
     };
-    create_private_dir(dir).map_err(io(dir))?;
+    caliper_types::dirs::create_private_dir(dir).map_err(io(dir))?;
     check_private_dir(dir)?;
     let dir = dir.canonicalize().map_err(io(dir))?;
     if let Some(parent) = key_file.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create_private_dir(parent).map_err(io(parent))?;
+        caliper_types::dirs::create_private_dir(parent).map_err(io(parent))?;
         let parent = parent.canonicalize().map_err(io(parent))?;
         if parent.starts_with(&dir) {
             return Err(CacheError::UnsafeKey {
@@ -351,14 +351,6 @@ fn open(dir: &Path, key_file: Option<&Path>) -> Result<Opened, CacheError> {
     }
     let key = read_or_create_key(key_file)?;
     Ok(Opened { dir, key })
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }
 
 #[cfg(unix)]

@@ -780,28 +780,35 @@ async fn ingest(
             };
             Ok((StatusCode::ACCEPTED, json_body(&body)).into_response())
         }
-        Err(full) if full.capacity == 0 => Err(ApiError::new(
+        Err(full) => refused_by_queue(full),
+    }
+}
+
+/// The answer to samples the ingest queue refused, all of them: 503 while
+/// shutting down, else 429 with `Retry-After` (nothing was queued, so the
+/// client may retry the whole request).
+fn refused_by_queue(full: crate::ingest::QueueFull) -> Result<Response, ApiError> {
+    if full.capacity == 0 {
+        return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting_down",
             "the service is shutting down and accepts no more samples",
-        )),
-        Err(full) => {
-            let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "queue_full",
-                format!(
-                    "ingest queue holds {} of {} samples and {} of {} bytes \
-                     (serve.queue_capacity, serve.queue_max_bytes); nothing was queued, retry later",
-                    full.depth, full.capacity, full.bytes, full.max_bytes
-                ),
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            Ok(response)
-        }
+        ));
     }
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "queue_full",
+        format!(
+            "ingest queue holds {} of {} samples and {} of {} bytes \
+             (serve.queue_capacity, serve.queue_max_bytes); nothing was queued, retry later",
+            full.depth, full.capacity, full.bytes, full.max_bytes
+        ),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    Ok(response)
 }
 
 /// `POST /v1/traces`: an OTLP/HTTP trace export (protobuf or JSON, gzip or
@@ -876,33 +883,10 @@ async fn traces(
     }
     if !mapped.samples.is_empty() && state.ingest.live().is_some() {
         offer_live(&state, mapped.samples, serve.ingest_sample_rate).await?;
-    } else if !mapped.samples.is_empty() {
-        match state.ingest.offer(mapped.samples, serve.ingest_sample_rate) {
-            Ok(_) => {}
-            Err(full) if full.capacity == 0 => {
-                return Err(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "shutting_down",
-                    "the service is shutting down and accepts no more samples",
-                ));
-            }
-            Err(full) => {
-                let mut response = ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "queue_full",
-                    format!(
-                        "ingest queue holds {} of {} samples and {} of {} bytes; nothing was \
-                         queued, retry later",
-                        full.depth, full.capacity, full.bytes, full.max_bytes
-                    ),
-                )
-                .into_response();
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-                return Ok(response);
-            }
-        }
+    } else if !mapped.samples.is_empty()
+        && let Err(full) = state.ingest.offer(mapped.samples, serve.ingest_sample_rate)
+    {
+        return refused_by_queue(full);
     }
     let partial_success = (!mapped.rejected.is_empty()).then(|| {
         let mut message = mapped
